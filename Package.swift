@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.36.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.25.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
@@ -51,12 +54,48 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Cluster DNS (the kube-dns / CoreDNS role): wire format, cluster zone, forwarding, servers.
+        .target(
+            name: "ClusterDNS",
+            dependencies: [
+                "KubeModel",
+                "ClusterStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The ingress controller: route table, certificates by SNI, HTTP/1.1 + HTTP/2 reverse proxy.
+        .target(
+            name: "IngressProxy",
+            dependencies: [
+                "KubeModel",
+                "ClusterStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // The CLI commands (kubectl's habits) and the `up` host.
         .target(
             name: "KplaneCommands",
             dependencies: [
                 "KubeModel",
                 "ClusterStore",
+                "ClusterDNS",
+                "IngressProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -73,6 +112,8 @@ let package = Package(
         .executableTarget(name: "kplane", dependencies: ["KplaneCommands"], swiftSettings: strict),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"], swiftSettings: strict),
         .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "KubeModel"], swiftSettings: strict),
+        .testTarget(name: "ClusterDNSTests", dependencies: ["ClusterDNS", "ClusterStore", "KubeModel"], swiftSettings: strict),
+        .testTarget(name: "IngressProxyTests", dependencies: ["IngressProxy", "ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "KplaneCommandsTests", dependencies: ["KplaneCommands", "ClusterStore", "KubeModel"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

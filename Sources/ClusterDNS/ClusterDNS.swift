@@ -1,0 +1,1 @@
+// The ClusterDNS module: see issue 3.

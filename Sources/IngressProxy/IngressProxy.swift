@@ -1,0 +1,1 @@
+// The IngressProxy module: see issue 4.
