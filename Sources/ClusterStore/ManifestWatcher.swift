@@ -67,6 +67,7 @@ public final class ManifestWatcher: ServiceLifecycle.Service, Sendable {
             for doc in try Manifest.load(path: path, recursive: recursive) {
                 var object = doc.object
                 object.setAnnotation(ManifestWatcher.sourceAnnotation, doc.source)
+                if object.type.namespaced && object.namespace.isEmpty { object.setMeta("namespace", .string("default")) }
                 files.insert(doc.source)
                 objects.append(object)
             }

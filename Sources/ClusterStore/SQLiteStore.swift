@@ -33,11 +33,25 @@ public final class SQLiteStore: Store {
         var config = Configuration()
         config.busyMode = .timeout(60)
         config.label = "kplane"
-        pool = try DatabasePool(path: path, configuration: config)
-        let settings = try pool.write { db -> APIServer.Configuration in
-            try SQLiteStore.migrate(db)
-            return try SQLiteStore.settings(db, override: configuration)
+        // Switching a new database to WAL needs a lock that the busy timeout does not cover:
+        // two processes opening a fresh state dir at once retry instead of failing.
+        var attempt = 0
+        var opened: (DatabasePool, APIServer.Configuration)?
+        while opened == nil {
+            do {
+                let pool = try DatabasePool(path: path, configuration: config)
+                let settings = try pool.write { db -> APIServer.Configuration in
+                    try SQLiteStore.migrate(db)
+                    return try SQLiteStore.settings(db, override: configuration)
+                }
+                opened = (pool, settings)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempt < 200 {
+                attempt += 1
+                usleep(50_000)
+            }
         }
+        pool = opened!.0
+        let settings = opened!.1
         let api = APIServer(configuration: settings)
         self.api = api
         try pool.writeWithoutTransaction { db in

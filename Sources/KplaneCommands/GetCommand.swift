@@ -14,7 +14,7 @@ struct GetCommand: AsyncParsableCommand {
     var namespace: String?
     @Flag(name: [.customShort("A"), .customLong("all-namespaces")], help: "List across all namespaces.")
     var allNamespaces = false
-    @Option(name: [.short, .customLong("selector")], help: "Label selector (app=web,tier!=db,env in (a,b),!legacy).")
+    @Option(name: [.customShort("l"), .customLong("selector")], help: "Label selector (app=web,tier!=db,env in (a,b),!legacy).")
     var selector: String?
     @Option(name: .shortAndLong, help: "Output format: wide, yaml, json or name.")
     var output: String?
