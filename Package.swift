@@ -88,6 +88,70 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Control-plane reconcilers of embedded mode: EndpointSlices (and mirroring of
+        // hand-written Endpoints), LoadBalancer addresses, Deployments.
+        .target(
+            name: "Controllers",
+            dependencies: [
+                "KubeModel",
+                "ClusterStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // PV/PVC binding, StorageClass defaults, the local-path provisioner.
+        .target(
+            name: "Storage",
+            dependencies: [
+                "KubeModel",
+                "ClusterStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Services + EndpointSlices -> one nftables table; the nft applier.
+        .target(
+            name: "ServiceProxy",
+            dependencies: [
+                "KubeModel",
+                "ClusterStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // NetworkPolicy evaluation (the single source of truth) and its nftables rendering.
+        .target(
+            name: "NetworkPolicy",
+            dependencies: [
+                "KubeModel",
+                "ClusterStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Single-node pods: network namespaces, veth pairs on a bridge, processes, probes, volumes.
+        .target(
+            name: "PodRuntime",
+            dependencies: [
+                "KubeModel",
+                "ClusterStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // The CLI commands (kubectl's habits) and the `up` host.
         .target(
             name: "KplaneCommands",
@@ -96,6 +160,11 @@ let package = Package(
                 "ClusterStore",
                 "ClusterDNS",
                 "IngressProxy",
+                "Controllers",
+                "Storage",
+                "ServiceProxy",
+                "NetworkPolicy",
+                "PodRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -110,10 +179,25 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "kplane", dependencies: ["KplaneCommands"], swiftSettings: strict),
+        // Benchmark drivers behind bench/*.sh (not run by tests).
+        .executableTarget(
+            name: "kplane-bench",
+            dependencies: [
+                "KubeModel",
+                "ClusterStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"], swiftSettings: strict),
         .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "ClusterDNSTests", dependencies: ["ClusterDNS", "ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "IngressProxyTests", dependencies: ["IngressProxy", "ClusterStore", "KubeModel"], swiftSettings: strict),
+        .testTarget(name: "ControllersTests", dependencies: ["Controllers", "ClusterStore", "KubeModel"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "ClusterStore", "KubeModel"], swiftSettings: strict),
+        .testTarget(name: "ServiceProxyTests", dependencies: ["ServiceProxy", "ClusterStore", "KubeModel"], swiftSettings: strict),
+        .testTarget(name: "NetworkPolicyTests", dependencies: ["NetworkPolicy", "ClusterStore", "KubeModel"], swiftSettings: strict),
+        .testTarget(name: "PodRuntimeTests", dependencies: ["PodRuntime", "ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "KplaneCommandsTests", dependencies: ["KplaneCommands", "ClusterStore", "KubeModel"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

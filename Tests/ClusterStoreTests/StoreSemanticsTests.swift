@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Testing
 @testable import ClusterStore
 @testable import KubeModel
@@ -277,4 +278,33 @@ func expectStoreError(_ reason: StoreError.Reason, _ message: String? = nil, _ b
             break
         }
     }
+}
+
+@Suite struct ReconcileLoopTests {
+    @Test func coalescesBurstsAndFollowsChanges() async throws {
+        let store = MemoryStore()
+        let cache = ClusterCache(store: store, types: [ConfigMap.resourceType], logger: Logger(label: "test"))
+        let passes = PassLog()
+        let cacheTask = Task { try await cache.run() }
+        let loopTask = Task {
+            await ReconcileLoop.run(cache: cache, name: "test", minInterval: .milliseconds(100), logger: Logger(label: "test")) { snapshot in
+                passes.record(snapshot.count(ConfigMap.resourceType))
+            }
+        }
+        defer { loopTask.cancel(); cacheTask.cancel() }
+        _ = await cache.waitUntilSynced()
+        try await Task.sleep(for: .milliseconds(50))
+        _ = try await store.apply((0..<50).map { i in try object("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c\(i)}") })
+        for i in 50..<60 { _ = try await store.create(try object("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c\(i)}")) }
+        try await Task.sleep(for: .milliseconds(400))
+        let seen = passes.values
+        #expect(seen.last == 60)
+        #expect(seen.count <= 5, "a burst of 60 changes should cost a few passes, not \(seen.count)")
+    }
+}
+
+final class PassLog: Sendable {
+    private let state = Mutex<[Int]>([])
+    func record(_ n: Int) { state.withLock { $0.append(n) } }
+    var values: [Int] { state.withLock { $0 } }
 }

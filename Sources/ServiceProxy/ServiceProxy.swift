@@ -1,0 +1,1 @@
+// The ServiceProxy module.
