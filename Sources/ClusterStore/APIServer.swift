@@ -30,7 +30,8 @@ public struct APIServer: Sendable {
 
     var timestamp: String { APIServer.rfc3339(now()) }
 
-    static func rfc3339(_ date: Date) -> String {
+    /// RFC 3339 UTC with seconds, as the API server writes timestamps.
+    public static func rfc3339(_ date: Date) -> String {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         return f.string(from: date)

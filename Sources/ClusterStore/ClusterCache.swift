@@ -9,9 +9,15 @@ import Synchronization
 public final class ClusterCache: ServiceLifecycle.Service, Sendable {
     private struct State {
         var snapshot: CacheSnapshot
+        /// Changes applied but not yet published (watch events arrive faster than renders).
+        var working: CacheSnapshot?
         var subscribers: [Int: AsyncStream<CacheSnapshot>.Continuation] = [:]
         var nextID = 0
     }
+
+    /// Publishing shares the snapshot's storage, so the next change copies it: publishing at
+    /// most this often keeps a burst of N events O(N) instead of O(N²).
+    static let publishInterval: Duration = .milliseconds(5)
 
     public let store: any Store
     public let types: [ResourceType]
@@ -53,7 +59,18 @@ public final class ClusterCache: ServiceLifecycle.Service, Sendable {
     private func publish(_ snapshot: CacheSnapshot) {
         state.withLock { state in
             state.snapshot = snapshot
+            state.working = nil
             for c in state.subscribers.values { c.yield(snapshot) }
+        }
+    }
+
+    /// Publishes pending changes, if any.
+    private func flush() {
+        state.withLock { state in
+            guard let working = state.working else { return }
+            state.snapshot = working
+            state.working = nil
+            for c in state.subscribers.values { c.yield(working) }
         }
     }
 
@@ -87,13 +104,24 @@ public final class ClusterCache: ServiceLifecycle.Service, Sendable {
         snapshot.resourceVersion = rv
         publish(snapshot)
         logger.debug("cache.synced", metadata: ["rv": "\(rv)", "listed": "\(listedAt)"])
-        for try await event in store.watch(Set(types), from: rv).cancelOnGracefulShutdown() {
-            switch event.kind {
-            case .added, .modified: snapshot.upsert(event.object)
-            case .deleted: snapshot.remove(event.object)
+        let flusher = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: ClusterCache.publishInterval)
+                flush()
             }
-            snapshot.resourceVersion = event.resourceVersion
-            publish(snapshot)
+        }
+        defer { flusher.cancel() }
+        for try await event in store.watch(Set(types), from: rv).cancelOnGracefulShutdown() {
+            state.withLock { state in
+                var working = state.working ?? state.snapshot
+                state.working = nil
+                switch event.kind {
+                case .added, .modified: working.upsert(event.object)
+                case .deleted: working.remove(event.object)
+                }
+                working.resourceVersion = event.resourceVersion
+                state.working = working
+            }
         }
     }
 }
