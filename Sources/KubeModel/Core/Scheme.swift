@@ -55,7 +55,8 @@ public enum Scheme {
         }
         typed.setDefaults()
         var errors = typed.validate()
-        if let old, let previous = try? old.json.decode(T.self) {
+        if let old, var previous = try? old.json.decode(T.self) {
+            previous.setDefaults()
             errors += typed.validateUpdate(from: previous)
         }
         if !errors.isEmpty { return .failure(ValidationFailure(errors: errors)) }
@@ -115,4 +116,16 @@ public enum Scheme {
 /// The field errors that made an object invalid.
 public struct ValidationFailure: Error, Sendable, Hashable {
     public var errors: [FieldError]
+}
+
+extension Scheme {
+    /// The typed value of an object of any modelled kind (nil when it does not decode).
+    public static func decode(_ object: Object) -> (any Resource)? {
+        guard let resource = resource(for: object.type) else { return nil }
+        return try? decodeTyped(resource, object)
+    }
+
+    private static func decodeTyped<T: Resource>(_ type: T.Type, _ object: Object) throws -> any Resource {
+        try object.decode(T.self)
+    }
 }
