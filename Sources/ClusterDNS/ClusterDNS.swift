@@ -1,1 +1,0 @@
-// The ClusterDNS module: see issue 3.

@@ -1,0 +1,92 @@
+import ClusterStore
+import KubeModel
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// Settings of the `dns` component.
+public struct ClusterDNSConfiguration: Sendable {
+    /// Where UDP and TCP listen (`0.0.0.0:53` in production; tests use 127.0.0.1 and port 0).
+    public var listen: SocketAddress
+    /// Resolvers for names outside the cluster; empty means answer REFUSED for them.
+    public var upstreams: [SocketAddress]
+    public var zone: ZoneConfiguration
+    /// How many forwarded answers the cache keeps.
+    public var cacheCapacity: Int
+    /// How long to wait for one upstream before trying the next.
+    public var upstreamTimeout: Duration
+    /// UDP sockets sharing the port (one per core by default).
+    public var udpSockets: Int
+
+    public init(listen: SocketAddress, upstreams: [SocketAddress], zone: ZoneConfiguration = ZoneConfiguration(),
+                cacheCapacity: Int = 10_000, upstreamTimeout: Duration = .seconds(2), udpSockets: Int = System.coreCount) {
+        self.listen = listen
+        self.upstreams = upstreams
+        self.zone = zone
+        self.cacheCapacity = cacheCapacity
+        self.upstreamTimeout = upstreamTimeout
+        self.udpSockets = udpSockets
+    }
+}
+
+/// The cluster DNS server (the kube-dns / CoreDNS role) as a ServiceLifecycle service: it
+/// serves UDP and TCP until graceful shutdown and rebuilds its zone from every cache snapshot.
+public final class ClusterDNSService: ServiceLifecycle.Service, Sendable {
+    public let configuration: ClusterDNSConfiguration
+    public let handler: QueryHandler
+    private let cache: ClusterCache
+    private let logger: Logger
+    private let bound: AsyncStream<SocketAddress>.Continuation
+    private let boundStream: AsyncStream<SocketAddress>
+
+    public init(configuration: ClusterDNSConfiguration, cache: ClusterCache, logger: Logger,
+                transport: any UpstreamTransport = NIOUpstreamTransport()) {
+        self.configuration = configuration
+        self.cache = cache
+        self.logger = logger
+        let metrics = DNSMetrics()
+        let forwarder = configuration.upstreams.isEmpty ? nil : Forwarder(
+            upstreams: configuration.upstreams, transport: transport, cacheCapacity: configuration.cacheCapacity,
+            timeout: configuration.upstreamTimeout, metrics: metrics, logger: logger)
+        handler = QueryHandler(zone: ClusterZone(configuration: configuration.zone), forwarder: forwarder, metrics: metrics)
+        (boundStream, bound) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// The kinds the zone is built from (the cache given to `init` must watch them).
+    public static let resourceTypes: [ResourceType] = [
+        KubeModel.Service.resourceType, EndpointSlice.resourceType, Pod.resourceType, Namespace.resourceType,
+    ]
+
+    /// The address the server listens on, once it does (for tests that bind port 0).
+    public func listeningAddress() async -> SocketAddress? {
+        for await address in boundStream { return address }
+        return nil
+    }
+
+    public func run() async throws {
+        let server = try await DNSServer.start(address: configuration.listen, handler: handler,
+                                               udpSockets: configuration.udpSockets, logger: logger)
+        logger.info("dns.listening", metadata: [
+            "dns.address": "\(server.localAddress)", "dns.zone": "\(configuration.zone.domain)",
+            "dns.upstreams": "\(configuration.upstreams.map(\.description).joined(separator: ","))",
+        ])
+        bound.yield(server.localAddress)
+        bound.finish()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await snapshot in self.cache.snapshots().cancelOnGracefulShutdown() {
+                    let zone = ClusterZone(snapshot: snapshot, configuration: self.configuration.zone)
+                    self.handler.update(zone)
+                    self.logger.debug("dns.zone.updated", metadata: [
+                        "k8s.resourceVersion": "\(snapshot.resourceVersion)", "dns.services": "\(zone.serviceCount)",
+                    ])
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        await server.close()
+        logger.info("dns.stopped")
+    }
+}
