@@ -133,6 +133,19 @@ public struct APIServer: Sendable {
         if key.type == Namespace.resourceType {
             return try deleteNamespace(object, in: txn)
         }
+        // A pod running on a node is deleted gracefully: marked now, removed by the node once
+        // its containers have stopped (or by a second, forced delete).
+        if key.type == Pod.resourceType, object.deletionTimestamp == nil,
+           !(object.spec?["nodeName"]?.stringValue ?? "").isEmpty,
+           !["Succeeded", "Failed"].contains(object.status?["phase"]?.stringValue ?? "") {
+            let rv = try txn.nextResourceVersion()
+            let grace = object.spec?["terminationGracePeriodSeconds"]?.intValue ?? 30
+            object.setMeta("deletionTimestamp", .string(APIServer.rfc3339(now().addingTimeInterval(Double(grace)))))
+            object.setMeta("deletionGracePeriodSeconds", .int(grace))
+            object.setMeta("resourceVersion", .string(String(rv)))
+            try txn.put(object, event: .modified, resourceVersion: rv)
+            return object
+        }
         if !object.finalizers.isEmpty {
             if object.deletionTimestamp != nil { return object }
             let rv = try txn.nextResourceVersion()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClusterStore
+import Foundation
 import KubeModel
 
 /// `kplane delete KIND NAME…` or `kplane delete -f PATH`.
@@ -17,6 +18,12 @@ struct DeleteCommand: AsyncParsableCommand {
     var namespace: String?
     @Flag(name: .long, help: "Do not fail when an object does not exist.")
     var ignoreNotFound = false
+    @Flag(name: .long, help: "Remove at once, without waiting for the node to stop pods (with --grace-period=0).")
+    var force = false
+    @Option(name: .long, help: "Seconds to give pods to stop; 0 with --force removes at once.")
+    var gracePeriod: Int?
+    @Option(name: .long, help: "Wait for the objects to be gone: true or false.")
+    var wait = "true"
 
     func run() async throws {
         let ns = namespace ?? "default"
@@ -38,9 +45,18 @@ struct DeleteCommand: AsyncParsableCommand {
         var failed = false
         for key in keys {
             do {
-                let left = try await db.delete(key)
+                var left = try await db.delete(key)
+                if force && gracePeriod == 0, left?.deletionTimestamp != nil, left?.finalizers.isEmpty == true {
+                    left = try await db.delete(key)
+                }
                 let pending = left?.deletionTimestamp != nil && !(left?.finalizers.isEmpty ?? true)
                 print("\(key.type.singular) \"\(key.name)\" deleted" + (pending ? " (waiting for finalizers: \(left!.finalizers.joined(separator: ", ")))" : ""))
+                if wait == "true", left?.deletionTimestamp != nil {
+                    let deadline = Date().addingTimeInterval(Double(gracePeriod ?? 30) + 30)
+                    while Date() < deadline, try await db.get(key)?.uid == left?.uid {
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                }
             } catch let error as StoreError where error.reason == .notFound {
                 if !ignoreNotFound {
                     printError(describe(error))

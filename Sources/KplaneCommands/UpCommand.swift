@@ -1,9 +1,12 @@
 import ArgumentParser
+import ClusterDNS
 import ClusterStore
+import Controllers
 import Foundation
 import KubeModel
 import Logging
 import Metrics
+import PodRuntime
 import Prometheus
 import ServiceLifecycle
 
@@ -13,9 +16,12 @@ struct UpCommand: AsyncParsableCommand {
 
     /// Every component name, in start order; `implemented` are those this build has.
     static let componentNames = ["controllers", "dns", "ingress", "pods", "proxy", "policy"]
-    static let implemented: [String] = []
+    static let implemented: [String] = ["controllers", "dns", "pods"]
+    /// Components that need root; left out with a note when not root and not asked for.
+    static let needRoot: Set<String> = ["pods", "proxy", "policy"]
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup(title: "DNS") var dns: DNSOptions
     @Option(name: .shortAndLong, help: "Manifests to apply at start and keep applied (file, folder); repeatable.")
     var filename: [String] = []
     @Flag(name: .shortAndLong, help: "Read manifest folders recursively.")
@@ -32,6 +38,12 @@ struct UpCommand: AsyncParsableCommand {
     var clusterDomain = "cluster.local"
     @Option(help: "The node's address (default: the first non-loopback IPv4 address, else 127.0.0.1).")
     var nodeIP: String?
+    @Option(help: "This node's name (default: the host name).")
+    var nodeName: String?
+    @Option(help: "User containers run as when a pod sets no runAsUser.")
+    var podUser = "nobody"
+    @Option(help: "First container restart back-off in seconds (kubelet: 10, doubling to 30×).")
+    var restartBackoff: Double = 10
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
@@ -46,7 +58,9 @@ struct UpCommand: AsyncParsableCommand {
     }
 
     func selectedComponents() throws -> [String] {
-        guard let components else { return UpCommand.implemented }
+        guard let components else {
+            return UpCommand.implemented.filter { getuid() == 0 || !UpCommand.needRoot.contains($0) }
+        }
         let names = components.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for name in names {
             if !UpCommand.componentNames.contains(name) {
@@ -105,7 +119,29 @@ struct UpCommand: AsyncParsableCommand {
         for name in UpCommand.componentNames where !UpCommand.implemented.contains(name) {
             report.append((name, "not in this build yet"))
         }
-        _ = selected
+        for name in UpCommand.implemented where !selected.contains(name) {
+            report.append((name, UpCommand.needRoot.contains(name) && getuid() != 0 ? "off: needs root" : "off (--components)"))
+        }
+        // One informer cache of every kind feeds all components.
+        let cache = ClusterCache(store: db, types: Scheme.types, logger: logger)
+        services.insert(cache, at: 0)
+        let node = try nodeConfiguration(stateDir: stateDir)
+        if selected.contains("controllers") {
+            services.append(DeploymentController(cache: cache, logger: logger))
+            report.append(("controllers", "deployments"))
+        }
+        if selected.contains("pods") {
+            if let reason = PodRuntimeService.unavailableReason() { throw CLIError("component pods \(reason)") }
+            services.append(PodRuntimeService(node: node, cache: cache, logger: logger, backoffBase: restartBackoff))
+            report.append(("pods", "node \(node.nodeName), bridge \(node.bridgeName) \(node.gateway)/\(node.podCIDR.prefixLength), runs as \(podUser) by default"))
+            if selected.contains("dns") {
+                try await publishDNSEndpoints(db, address: node.gateway.description)
+            }
+        }
+        if selected.contains("dns") {
+            services.append(try dns.makeService(cache: cache, logger: logger, clusterDomain: clusterDomain, serviceCIDR: serviceCIDR, podCIDR: podCIDR))
+            report.append(("dns", "udp+tcp \(dns.dnsListen), zone \(clusterDomain)"))
+        }
 
         print("kplane \(KplaneVersion.string) up (state dir \(stateDir))")
         let width = (report.map(\.0.count).max() ?? 0) + 2
@@ -119,6 +155,51 @@ struct UpCommand: AsyncParsableCommand {
             logger: logger))
         try await group.run()
         print("kplane stopped")
+    }
+}
+
+extension UpCommand {
+    func nodeConfiguration(stateDir: String) throws -> NodeConfiguration {
+        let cidr = CIDR(String(podCIDR.split(separator: ",").first ?? ""))!
+        guard let user = getpwnam(podUser) else { throw CLIError("--pod-user: no such user \"\(podUser)\"") }
+        return NodeConfiguration(
+            nodeName: nodeName ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init)?.lowercased() ?? "node",
+            nodeIP: nodeIP ?? UpCommand.firstIPv4(excluding: cidr) ?? "127.0.0.1",
+            podCIDR: cidr, clusterDomain: clusterDomain,
+            clusterDNS: CIDR(serviceCIDR)!.network.advanced(by: 10).description,
+            podsDirectory: (stateDir as NSString).appendingPathComponent("pods"),
+            defaultUser: (user.pointee.pw_uid, user.pointee.pw_gid))
+    }
+
+    /// The node's first IPv4 address that is neither loopback nor a pod address.
+    static func firstIPv4(excluding podCIDR: CIDR) -> String? {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return nil }
+        defer { freeifaddrs(list) }
+        var cursor: UnsafeMutablePointer<ifaddrs>? = first
+        while let entry = cursor {
+            defer { cursor = entry.pointee.ifa_next }
+            guard let addr = entry.pointee.ifa_addr, addr.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+            let ip = addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { IPAddress.v4(UInt32(bigEndian: $0.pointee.sin_addr.s_addr)) }
+            if case .v4(let v) = ip, v >> 24 == 127 { continue }
+            if podCIDR.contains(ip) { continue }
+            return ip.description
+        }
+        return nil
+    }
+
+    /// Pods reach cluster DNS at the kube-dns Service; its endpoint is this node's DNS
+    /// server, on the bridge address every pod can reach.
+    func publishDNSEndpoints(_ store: any Store, address: String) async throws {
+        let port = (try? Listen.parse(dns.dnsListen).port) ?? 53
+        var slice = EndpointSlice()
+        slice.metadata = ObjectMeta(name: "kube-dns-kplane", namespace: "kube-system", labels: [
+            EndpointSlice.serviceNameLabel: "kube-dns", EndpointSlice.managedByLabel: "node.kplane.dev",
+        ])
+        slice.addressType = "IPv4"
+        slice.endpoints = [.init(addresses: [address], conditions: .init(ready: true, serving: true, terminating: false))]
+        slice.ports = [.init(name: "dns", port: port, protocol: "UDP"), .init(name: "dns-tcp", port: port, protocol: "TCP")]
+        _ = try await store.apply([Object(slice)])
     }
 }
 

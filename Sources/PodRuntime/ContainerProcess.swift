@@ -44,9 +44,9 @@ public enum ContainerProcess {
         guard fd >= 0 else { throw Command.Failure(argv: ["open", spec.logPath], status: errno, output: String(cString: strerror(errno))) }
         let log = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Command.resolve("setsid"))
+        process.executableURL = URL(fileURLWithPath: Command.resolve("nsenter"))
         process.arguments = [
-            Command.resolve("nsenter"), "--net=/run/netns/\(spec.netnsName)", "--",
+            "--net=/run/netns/\(spec.netnsName)", "--",
             Command.resolve("unshare"), "--mount", "--uts", "--propagation", "private", "--",
             "/bin/sh", "-c", script(spec), "kplane-container",
         ] + spec.argv
@@ -65,7 +65,7 @@ public enum ContainerProcess {
         return process
     }
 
-    /// Sends `signal` to the container's whole session (its process group).
+    /// Sends `signal` to the container's whole process group.
     public static func signal(_ pid: Int32, _ signal: Int32) {
         if kill(-pid, signal) != 0 { kill(pid, signal) }
     }

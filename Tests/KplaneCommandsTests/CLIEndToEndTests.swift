@@ -201,7 +201,7 @@ var examplesDirectory: String {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\ndata: {v: \"1\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: two}\n".write(toFile: dir + "/cm.yaml", atomically: true, encoding: .utf8)
         let port = 20000 + Int.random(in: 0..<20000)
-        let (up, out, err) = try k.process(["up", "-f", dir, "--metrics-listen", "127.0.0.1:\(port)", "--log-level", "warning"])
+        let (up, out, err) = try k.process(["up", "-f", dir, "--components", "", "--metrics-listen", "127.0.0.1:\(port)", "--log-level", "warning"])
         defer { if up.isRunning { kill(up.processIdentifier, SIGKILL) } }
         let appeared = try Self.eventually { try k.run("get", "cm", "two").status == 0 }
         if !appeared {
