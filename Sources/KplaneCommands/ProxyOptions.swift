@@ -4,6 +4,7 @@ import Controllers
 import Foundation
 import KubeModel
 import Logging
+import ServiceLifecycle
 import ServiceProxy
 
 /// `kplane up` flags of the service proxy (component `proxy`).
@@ -71,6 +72,5 @@ public struct ServiceControllerOptions: ParsableArguments {
     }
 }
 
-import ServiceLifecycle
 /// `ServiceLifecycle.Service` (the name `Service` is taken by the Kubernetes kind).
 public typealias ServiceLifecycleService = ServiceLifecycle.Service

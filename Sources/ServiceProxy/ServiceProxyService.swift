@@ -4,6 +4,7 @@ import KubeModel
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// The node's service proxy: Services and EndpointSlices from a `ClusterCache` become one
 /// nftables table (`inet kplane`), kept in step with coalesced incremental transactions.
@@ -116,8 +117,6 @@ final class SliceVersions: Sendable {
         }
     }
 }
-
-import Synchronization
 
 /// The proxy's metrics (swift-metrics; Prometheus is bootstrapped by the binary).
 struct ProxyMetrics: Sendable {
