@@ -1,0 +1,35 @@
+import KubeModel
+
+/// UDP conntrack entries that would keep sending clients to an endpoint that is gone (or to
+/// nowhere, for a frontend that had none): DNS must not black-hole after a pod is replaced.
+public enum ConntrackFlush: Sendable, Hashable {
+    /// Entries of `frontend` NATed to `backend`.
+    case endpoint(Frontend, Backend)
+    /// All entries of `frontend` (it had no endpoint before).
+    case frontend(Frontend)
+
+    /// Arguments of `conntrack` (from Debian's conntrack package).
+    public var arguments: [String] {
+        switch self {
+        case .endpoint(let fe, let be):
+            return ["-D", "-f", fe.ip.isV4 ? "ipv4" : "ipv6", "-p", "udp", "--orig-dst", fe.ip.description, "--orig-port-dst", String(fe.port), "--dst-nat", be.ip.description]
+        case .frontend(let fe):
+            return ["-D", "-f", fe.ip.isV4 ? "ipv4" : "ipv6", "-p", "udp", "--orig-dst", fe.ip.description, "--orig-port-dst", String(fe.port)]
+        }
+    }
+
+    /// What to flush after going from `old` to `new`.
+    public static func stale(old: ProxyModel?, new: ProxyModel) -> [ConntrackFlush] {
+        guard let old else { return [] }
+        var out: [ConntrackFlush] = []
+        for (fe, entry) in old.frontends where fe.proto == .udp {
+            let before = Set(entry.backends + (entry.podAndNodeBackends ?? []))
+            let after = new.frontends[fe].map { Set($0.backends + ($0.podAndNodeBackends ?? [])) } ?? []
+            for backend in before.subtracting(after).sorted() { out.append(.endpoint(fe, backend)) }
+        }
+        for (fe, entry) in new.frontends where fe.proto == .udp && entry.hasAnyBackend {
+            if !(old.frontends[fe]?.hasAnyBackend ?? false) { out.append(.frontend(fe)) }
+        }
+        return out.sorted { $0.arguments.joined(separator: " ") < $1.arguments.joined(separator: " ") }
+    }
+}

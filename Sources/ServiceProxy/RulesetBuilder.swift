@@ -1,0 +1,179 @@
+import KubeModel
+
+/// Writes a `ProxyModel` down as one nftables table in a flat layout: every Service,
+/// frontend and endpoint is a set or map element, and the rules are a fixed skeleton plus a
+/// few per distinct endpoint count and affinity timeout. So a change to a Service touches
+/// elements, never chains, and the kernel never revalidates thousands of jump targets
+/// (kube-proxy's per-service chains cost minutes at 10,000 Services; see PEERS.md).
+///
+/// A new connection to a frontend (nat prerouting/output):
+/// 1. masquerade decisions go to the connection's mark (`ct mark | 0x4000`), read back in
+///    postrouting together with the hairpin set;
+/// 2. the packet mark becomes an endpoint slot: from the affinity map if the client has one,
+///    else `numgen random mod N` for the frontend's endpoint count N (slots `0x8000+i` index
+///    the pod-and-node endpoints of `externalTrafficPolicy: Local` frontends);
+/// 3. affinity frontends remember the slot per client (dynamic map with a timeout);
+/// 4. `dnat to daddr . proto . dport . mark map @backends`.
+/// Frontends without endpoints are rejected (or dropped for Local policies) in the filter
+/// hooks, as are unknown ports of ClusterIPs; `loadBalancerSourceRanges` are enforced before
+/// DNAT.
+public enum RulesetBuilder {
+    public static let defaultTable = "kplane"
+    /// Connection-mark bit: masquerade this connection.
+    public static let masqueradeBit: UInt32 = 0x4000
+    /// Slot value meaning "no slot chosen yet" (also the largest endpoint count per frontend).
+    public static let noSlot: UInt32 = 0x7fff
+    /// First slot of the pod-and-node endpoint list.
+    public static let alternateBase: UInt32 = 0x8000
+    /// Affinity entries kept per family at most.
+    public static let affinitySize = 262_144
+
+    static func suffix(_ v4: Bool) -> String { v4 ? "4" : "6" }
+    static func frontendKey(_ v4: Bool) -> [Ruleset.Field] { [.daddr(v4: v4), .l4proto, .dport] }
+
+    public static func build(_ model: ProxyModel, table: String = defaultTable) -> Ruleset {
+        var rs = Ruleset(table: table)
+        let hasPods = { (v4: Bool) in model.node.podCIDRs.contains { $0.isV4 == v4 } }
+
+        // Group frontends by family once.
+        var fes: [Bool: [(Frontend, FrontendEntry)]] = [true: [], false: []]
+        for (fe, entry) in model.frontends { fes[fe.ip.isV4]!.append((fe, entry)) }
+
+        var services: [Ruleset.Rule] = []
+        var endpointsCheck: [Ruleset.Rule] = []
+        var firewall: [Ruleset.Rule] = []
+        var postrouting: [Ruleset.Rule] = [Ruleset.Rule([.ctMarkBit(masqueradeBit)], .masquerade)]
+
+        for v4 in [true, false] {
+            let f = suffix(v4)
+            let addr: Ruleset.FieldType = v4 ? .ipv4 : .ipv6
+            let feType: [Ruleset.FieldType] = [addr, .proto, .port]
+            let key = frontendKey(v4)
+            func set(_ name: String, _ def: Ruleset.NamedSet) -> String {
+                rs.sets[name] = def
+                return name
+            }
+            let frontends = set("frontends\(f)", .init(key: feType, comment: "frontends with endpoints"))
+            let backends = set("backends\(f)", .init(key: feType + [.mark], value: [addr, .port], comment: "frontend . slot : endpoint"))
+            let affinity = set("affinity\(f)", .init(key: [addr] + feType, value: [.mark], dynamic: true, timeout: Service.defaultAffinityTimeout, size: affinitySize, comment: "client . frontend : slot"))
+            let affinityFrontends = set("affinity-frontends\(f)", .init(key: feType))
+            let clusterIPs = set("cluster-ips\(f)", .init(key: [addr], comment: "ClusterIPs"))
+            let masqAlways = set("masquerade-always\(f)", .init(key: feType))
+            let masqFromNode = set("masquerade-from-node\(f)", .init(key: feType))
+            let rejectSet = set("no-endpoints-reject\(f)", .init(key: feType))
+            let dropSet = set("no-endpoints-drop\(f)", .init(key: feType))
+            let fw = set("firewall\(f)", .init(key: feType, comment: "frontends with loadBalancerSourceRanges"))
+            let fwAllow = set("firewall-allow\(f)", .init(key: feType + [addr], interval: true))
+            let hairpin = set("hairpin\(f)", .init(key: [addr, addr], comment: "endpoint . endpoint"))
+            let podCIDRs = set("pod-cidrs\(f)", .init(key: [addr], interval: true))
+            let serviceCIDRs = set("service-cidrs\(f)", .init(key: [addr], interval: true))
+
+            var slotSets: [Int: String] = [:], altSets: [Int: String] = [:], timeoutSets: [Int: String] = [:]
+            var elements: [String: [[Ruleset.Atom]: [Ruleset.Atom]]] = [:]
+            func put(_ set: String, _ k: [Ruleset.Atom], _ v: [Ruleset.Atom] = []) { elements[set, default: [:]][k] = v }
+
+            for ip in model.clusterIPs where ip.isV4 == v4 { put(clusterIPs, [.ip(ip)]) }
+            for c in model.node.podCIDRs where c.isV4 == v4 { put(podCIDRs, [.cidr(c)]) }
+            for c in model.node.serviceCIDRs where c.isV4 == v4 { put(serviceCIDRs, [.cidr(c)]) }
+            var endpointIPs = Set<IPAddress>()
+
+            for (fe, entry) in fes[v4]! {
+                let k: [Ruleset.Atom] = [.ip(fe.ip), .proto(fe.proto), .port(fe.port)]
+                let primary = Array(entry.backends.prefix(Int(noSlot)))
+                let alternate = Array((entry.podAndNodeBackends ?? []).prefix(Int(noSlot)))
+                if !entry.hasAnyBackend {
+                    put(entry.rejectWhenEmpty ? rejectSet : dropSet, k)
+                    continue
+                }
+                put(frontends, k)
+                if primary.isEmpty { put(dropSet, k) }   // external clients of a Local policy without local endpoints
+                for (i, b) in primary.enumerated() { put(backends, k + [.mark(UInt32(i))], [.ip(b.ip), .port(b.port)]) }
+                for (i, b) in alternate.enumerated() { put(backends, k + [.mark(alternateBase + UInt32(i))], [.ip(b.ip), .port(b.port)]) }
+                endpointIPs.formUnion(primary.map(\.ip))
+                endpointIPs.formUnion(alternate.map(\.ip))
+                if !primary.isEmpty {
+                    let name = slotSets[primary.count] ?? set("slots\(f)-\(primary.count)", .init(key: feType))
+                    slotSets[primary.count] = name
+                    put(name, k)
+                }
+                if !alternate.isEmpty {
+                    let name = altSets[alternate.count] ?? set("pod-node-slots\(f)-\(alternate.count)", .init(key: feType))
+                    altSets[alternate.count] = name
+                    put(name, k)
+                }
+                if let timeout = entry.affinityTimeout {
+                    put(affinityFrontends, k)
+                    let name = timeoutSets[timeout] ?? set("affinity-\(timeout)s\(f)", .init(key: feType))
+                    timeoutSets[timeout] = name
+                    put(name, k)
+                }
+                switch entry.masquerade {
+                case .always: put(masqAlways, k)
+                case .onlyFromNode: put(masqFromNode, k)
+                case .unlessFromPod: break   // the cluster-ips rule covers it
+                }
+                for range in entry.sourceRanges {
+                    put(fw, k)
+                    put(fwAllow, k + [.cidr(range)])
+                }
+            }
+            for ip in endpointIPs { put(hairpin, [.ip(ip), .ip(ip)]) }
+            for (name, els) in elements { rs.sets[name]!.elements = els }
+
+            // nat: services<f>
+            var chain: [Ruleset.Rule] = [
+                .init([.lookup(key, set: masqAlways, negated: false)], .ctMarkOr(masqueradeBit)),
+                .init([.lookup(key, set: masqFromNode, negated: false), .fromNode], .ctMarkOr(masqueradeBit)),
+            ]
+            if hasPods(v4) {
+                chain.append(.init([.lookup([.daddr(v4: v4)], set: clusterIPs, negated: false), .lookup([.saddr(v4: v4)], set: podCIDRs, negated: true)], .ctMarkOr(masqueradeBit)))
+            } else {
+                // No pod range known: every client is treated as external, as kube-proxy's masqueradeAll.
+                chain.append(.init([.lookup([.daddr(v4: v4)], set: clusterIPs, negated: false)], .ctMarkOr(masqueradeBit)))
+            }
+            chain.append(.init([], .setMark(noSlot)))
+            chain.append(.init([.lookup(key, set: affinityFrontends, negated: false)], .setMarkFromMap([.saddr(v4: v4)] + key, map: affinity)))
+            for n in slotSets.keys.sorted() {
+                chain.append(.init([.lookup(key, set: slotSets[n]!, negated: false), .markRange(UInt32(n), noSlot, negated: false)], .setMarkRandom(modulus: n, offset: 0)))
+            }
+            for n in altSets.keys.sorted() {
+                let range = Ruleset.Match.markRange(alternateBase, alternateBase + UInt32(n) - 1, negated: true)
+                chain.append(.init([.lookup([.saddr(v4: v4)], set: podCIDRs, negated: false), .lookup(key, set: altSets[n]!, negated: false), range], .setMarkRandom(modulus: n, offset: alternateBase)))
+                chain.append(.init([.fromNode, .lookup(key, set: altSets[n]!, negated: false), range], .setMarkRandom(modulus: n, offset: alternateBase)))
+            }
+            for t in timeoutSets.keys.sorted() {
+                chain.append(.init([.lookup(key, set: timeoutSets[t]!, negated: false)], .rememberMark(map: affinity, key: [.saddr(v4: v4)] + key, timeout: t)))
+            }
+            for p in L4Proto.allCases {
+                chain.append(.init([.l4proto(p)], .dnat(v4: v4, key: key + [.mark], map: backends)))
+            }
+            rs.chains["services\(f)"] = Ruleset.Chain(rules: chain)
+            services.append(.init([.lookup(key, set: frontends, negated: false)], .jump("services\(f)")))
+
+            endpointsCheck += [
+                .init([.lookup(key, set: rejectSet, negated: false)], .reject),
+                .init([.lookup(key, set: dropSet, negated: false)], .drop),
+                .init([.lookup([.daddr(v4: v4)], set: clusterIPs, negated: false)], .reject),
+                .init([.lookup([.daddr(v4: v4)], set: serviceCIDRs, negated: false)], .drop),
+            ]
+            firewall.append(.init([.lookup(key, set: fw, negated: false), .lookup(key + [.saddr(v4: v4)], set: fwAllow, negated: true)], .drop))
+            postrouting.append(.init([.ctStatusDnat, .lookup([.saddr(v4: v4), .daddr(v4: v4)], set: hairpin, negated: false)], .masquerade))
+        }
+
+        func base(_ kind: Ruleset.Hook.Kind, _ point: Ruleset.Hook.Point, _ priority: Int, _ rules: [Ruleset.Rule]) -> Ruleset.Chain {
+            Ruleset.Chain(hook: .init(kind: kind, point: point, priority: priority), rules: rules)
+        }
+        rs.chains["services"] = Ruleset.Chain(rules: services)
+        rs.chains["endpoints-check"] = Ruleset.Chain(rules: endpointsCheck)
+        rs.chains["firewall-check"] = Ruleset.Chain(rules: firewall)
+        rs.chains["nat-prerouting"] = base(.nat, .prerouting, -100, [.init([], .jump("services"))])
+        rs.chains["nat-output"] = base(.nat, .output, -100, [.init([], .jump("services"))])
+        rs.chains["nat-postrouting"] = base(.nat, .postrouting, 100, postrouting)
+        rs.chains["filter-prerouting"] = base(.filter, .prerouting, -110, [.init([.ctStateNew], .jump("firewall-check"))])
+        rs.chains["filter-output-pre-dnat"] = base(.filter, .output, -110, [.init([.ctStateNew], .jump("firewall-check"))])
+        rs.chains["filter-input"] = base(.filter, .input, 0, [.init([.ctStateNew], .jump("endpoints-check"))])
+        rs.chains["filter-forward"] = base(.filter, .forward, 0, [.init([.ctStateNew], .jump("endpoints-check"))])
+        rs.chains["filter-output"] = base(.filter, .output, 0, [.init([.ctStateNew], .jump("endpoints-check"))])
+        return rs
+    }
+}
