@@ -25,8 +25,7 @@ struct ProxyNodeOptions: ParsableArguments {
 
     func node() throws -> NodeConfig {
         var options = ProxyOptions()
-        options.nodeName = nodeName
-        return try options.node(nodeIPs: nodeIP.split(separator: ",").map { String($0) }, podCIDRs: podCIDR, serviceCIDRs: serviceCIDR)
+        return try options.node(nodeName: nodeName ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init)?.lowercased() ?? "node", nodeIPs: nodeIP.split(separator: ",").map { String($0) }, podCIDRs: podCIDR, serviceCIDRs: serviceCIDR)
     }
 
     func model(_ store: StoreOptions) async throws -> ProxyModel {

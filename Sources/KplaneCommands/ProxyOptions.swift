@@ -9,8 +9,6 @@ import ServiceProxy
 
 /// `kplane up` flags of the service proxy (component `proxy`).
 public struct ProxyOptions: ParsableArguments {
-    @Option(help: "This node's name: endpoints with this nodeName are local (traffic policies Local). Default: the host name.")
-    var nodeName: String?
     @Option(help: "Shortest time between two proxy syncs, in milliseconds (bursts are coalesced).")
     var proxyMinSyncMs = 20
     @Option(help: "Address the healthCheckNodePort servers of externalTrafficPolicy: Local LoadBalancers listen on.")
@@ -18,11 +16,8 @@ public struct ProxyOptions: ParsableArguments {
 
     public init() {}
 
-    /// The node's name, defaulted.
-    var resolvedNodeName: String { nodeName ?? ProcessInfo.processInfo.hostName }
-
     /// Node settings from the shared `up` flags (`--node-ip`, `--pod-cidr`, `--service-cidr`).
-    func node(nodeIPs: [String], podCIDRs: String, serviceCIDRs: String) throws -> NodeConfig {
+    func node(nodeName: String, nodeIPs: [String], podCIDRs: String, serviceCIDRs: String) throws -> NodeConfig {
         func cidrs(_ text: String, _ flag: String) throws -> [CIDR] {
             try text.split(separator: ",").map { part in
                 guard let c = CIDR(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("\(flag): invalid CIDR \"\(part)\"") }
@@ -33,12 +28,12 @@ public struct ProxyOptions: ParsableArguments {
             guard let ip = IPAddress(text) else { throw ValidationError("--node-ip: invalid address \"\(text)\"") }
             return ip
         }
-        return NodeConfig(nodeName: resolvedNodeName, nodeIPs: ips, podCIDRs: try cidrs(podCIDRs, "--pod-cidr"), serviceCIDRs: try cidrs(serviceCIDRs, "--service-cidr"))
+        return NodeConfig(nodeName: nodeName, nodeIPs: ips, podCIDRs: try cidrs(podCIDRs, "--pod-cidr"), serviceCIDRs: try cidrs(serviceCIDRs, "--service-cidr"))
     }
 
     /// The proxy as a lifecycle service. Its cache must hold `ServiceProxyService.types`.
-    public func makeService(cache: ClusterCache, logger: Logger, nodeIPs: [String], podCIDRs: String, serviceCIDRs: String) throws -> ServiceProxyService {
-        let config = ServiceProxyService.Configuration(node: try node(nodeIPs: nodeIPs, podCIDRs: podCIDRs, serviceCIDRs: serviceCIDRs),
+    public func makeService(cache: ClusterCache, logger: Logger, nodeName: String, nodeIPs: [String], podCIDRs: String, serviceCIDRs: String) throws -> ServiceProxyService {
+        let config = ServiceProxyService.Configuration(node: try node(nodeName: nodeName, nodeIPs: nodeIPs, podCIDRs: podCIDRs, serviceCIDRs: serviceCIDRs),
                                                        minSyncInterval: .milliseconds(proxyMinSyncMs), healthCheckHost: healthCheckAddress)
         return ServiceProxyService(configuration: config, cache: cache, logger: logger)
     }

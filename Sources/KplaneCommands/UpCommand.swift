@@ -7,6 +7,7 @@ import KubeModel
 import Logging
 import Metrics
 import PodRuntime
+import ServiceProxy
 import Prometheus
 import ServiceLifecycle
 
@@ -16,12 +17,14 @@ struct UpCommand: AsyncParsableCommand {
 
     /// Every component name, in start order; `implemented` are those this build has.
     static let componentNames = ["controllers", "dns", "ingress", "pods", "proxy", "policy"]
-    static let implemented: [String] = ["controllers", "dns", "pods"]
+    static let implemented: [String] = ["controllers", "dns", "pods", "proxy"]
     /// Components that need root; left out with a note when not root and not asked for.
     static let needRoot: Set<String> = ["pods", "proxy", "policy"]
 
     @OptionGroup var store: StoreOptions
     @OptionGroup(title: "DNS") var dns: DNSOptions
+    @OptionGroup(title: "Service proxy") var proxy: ProxyOptions
+    @OptionGroup(title: "Service controllers") var serviceControllers: ServiceControllerOptions
     @Option(name: .shortAndLong, help: "Manifests to apply at start and keep applied (file, folder); repeatable.")
     var filename: [String] = []
     @Flag(name: .shortAndLong, help: "Read manifest folders recursively.")
@@ -128,7 +131,8 @@ struct UpCommand: AsyncParsableCommand {
         let node = try nodeConfiguration(stateDir: stateDir)
         if selected.contains("controllers") {
             services.append(DeploymentController(cache: cache, logger: logger))
-            report.append(("controllers", "deployments"))
+            services += try serviceControllers.makeServices(cache: cache, logger: logger)
+            report.append(("controllers", "deployments, endpointslices, endpoints mirroring, load balancer addresses"))
         }
         if selected.contains("pods") {
             if let reason = PodRuntimeService.unavailableReason() { throw CLIError("component pods \(reason)") }
@@ -137,6 +141,10 @@ struct UpCommand: AsyncParsableCommand {
             if selected.contains("dns") {
                 try await publishDNSEndpoints(db, address: node.gateway.description)
             }
+        }
+        if selected.contains("proxy") {
+            services.append(try proxy.makeService(cache: cache, logger: logger, nodeName: node.nodeName, nodeIPs: [node.nodeIP], podCIDRs: podCIDR, serviceCIDRs: serviceCIDR))
+            report.append(("proxy", "nftables table inet kplane (cluster IPs, node ports on \(node.nodeIP), load balancer addresses)"))
         }
         if selected.contains("dns") {
             services.append(try dns.makeService(cache: cache, logger: logger, clusterDomain: clusterDomain, serviceCIDR: serviceCIDR, podCIDR: podCIDR))

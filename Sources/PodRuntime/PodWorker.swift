@@ -225,8 +225,9 @@ actor PodWorker {
             state.startedAt = Date()
             state.current = Pod.ContainerState()
             state.current.running = .init(startedAt: APIServer.rfc3339(state.startedAt!))
-            state.ready = false
             state.started = state.spec.startupProbe == nil
+            // Without a readiness probe a container is ready once started.
+            state.ready = state.started && state.spec.readinessProbe == nil
             containers[name] = state
             startProbes(name, instance: instance)
             logger.info("container.started", metadata: ["k8s.pod": "\(key)", "k8s.container": "\(name)", "pid": "\(process.processIdentifier)"])
@@ -319,6 +320,7 @@ actor PodWorker {
                 if successes >= (probe.successThreshold ?? 1) {
                     if kind == "startup" {
                         containers[name]?.started = true
+                        if container.readinessProbe == nil { containers[name]?.ready = true }
                         wake.yield()
                         return
                     }
