@@ -148,7 +148,7 @@ public enum Manifest {
             case .null: return .null
             case .bool: return node.bool.map { .bool($0) } ?? .string(scalar.string)
             case .int:
-                if let i = Int64(scalar.string.replacingOccurrences(of: "_", with: "")) { return .int(i) }
+                if let i = yamlInteger(scalar.string) { return .int(i) }
                 if let i = node.int { return .int(Int64(i)) }
                 return node.float.map { .double($0) } ?? .string(scalar.string)
             case .float: return node.float.map { .double($0) } ?? .string(scalar.string)
@@ -168,6 +168,27 @@ public enum Manifest {
         case .alias:
             throw ManifestError(source: "", line: node.mark?.line, message: "yaml: unresolved alias")
         }
+    }
+
+    /// YAML 1.1 integers as sigs.k8s.io/yaml reads them: `0644` is octal (file modes),
+    /// `0x1F` hex, `0b101` binary, underscores allowed.
+    static func yamlInteger(_ text: String) -> Int64? {
+        var s = text.replacingOccurrences(of: "_", with: "")
+        var sign: Int64 = 1
+        if s.hasPrefix("-") { sign = -1; s.removeFirst() } else if s.hasPrefix("+") { s.removeFirst() }
+        let value: Int64?
+        if s.hasPrefix("0x") {
+            value = Int64(s.dropFirst(2), radix: 16)
+        } else if s.hasPrefix("0o") {
+            value = Int64(s.dropFirst(2), radix: 8)
+        } else if s.hasPrefix("0b") {
+            value = Int64(s.dropFirst(2), radix: 2)
+        } else if s.count > 1, s.hasPrefix("0"), s.allSatisfy({ ("0"..."7").contains($0) }) {
+            value = Int64(s.dropFirst(), radix: 8)
+        } else {
+            value = Int64(s)
+        }
+        return value.map { $0 * sign }
     }
 
     /// Renders JSON as YAML (for `-o yaml`), keys sorted, ambiguous strings quoted.
