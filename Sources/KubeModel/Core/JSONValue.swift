@@ -180,13 +180,12 @@ extension JSONValue: Codable {
 extension JSONValue {
     /// Parses JSON text.
     public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        try JSONParser.parse(data)
     }
 
     /// Converts a Codable value into a JSON tree.
     public static func encode(_ value: some Encodable) throws -> JSONValue {
-        let data = try JSONValue.encoder.encode(value)
-        return try JSONDecoder().decode(JSONValue.self, from: data)
+        try JSONParser.parse(JSONValue.encoder.encode(value))
     }
 
     /// Decodes a Codable value from this tree.

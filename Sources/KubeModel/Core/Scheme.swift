@@ -116,3 +116,15 @@ public enum Scheme {
 public struct ValidationFailure: Error, Sendable, Hashable {
     public var errors: [FieldError]
 }
+
+extension Scheme {
+    /// The typed value of an object of any modelled kind (nil when it does not decode).
+    public static func decode(_ object: Object) -> (any Resource)? {
+        guard let resource = resource(for: object.type) else { return nil }
+        return try? decodeTyped(resource, object)
+    }
+
+    private static func decodeTyped<T: Resource>(_ type: T.Type, _ object: Object) throws -> any Resource {
+        try object.decode(T.self)
+    }
+}

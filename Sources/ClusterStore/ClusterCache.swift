@@ -1,0 +1,99 @@
+import Logging
+import KubeModel
+import ServiceLifecycle
+import Synchronization
+
+/// The informer: lists some kinds, then watches them, keeping a `CacheSnapshot` current.
+/// Consumers either read `snapshot` or iterate `snapshots()`, which always yields the newest
+/// state and drops intermediate ones (so a burst of changes costs one render).
+public final class ClusterCache: ServiceLifecycle.Service, Sendable {
+    private struct State {
+        var snapshot: CacheSnapshot
+        var subscribers: [Int: AsyncStream<CacheSnapshot>.Continuation] = [:]
+        var nextID = 0
+    }
+
+    public let store: any Store
+    public let types: [ResourceType]
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    public init(store: any Store, types: [ResourceType], logger: Logger) {
+        self.store = store
+        self.types = types
+        self.logger = logger
+        state = Mutex(State(snapshot: CacheSnapshot(resourceVersion: 0, isSynced: false)))
+    }
+
+    /// The current view.
+    public var snapshot: CacheSnapshot { state.withLock { $0.snapshot } }
+
+    /// Views as they change: the first once the cache is synced, then the newest after each change.
+    public func snapshots() -> AsyncStream<CacheSnapshot> {
+        let (stream, continuation) = AsyncStream<CacheSnapshot>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = state.withLock { state in
+            let id = state.nextID
+            state.nextID += 1
+            state.subscribers[id] = continuation
+            if state.snapshot.isSynced { continuation.yield(state.snapshot) }
+            return id
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    /// Waits until the first full list has been read.
+    public func waitUntilSynced() async -> CacheSnapshot? {
+        for await snapshot in snapshots() where snapshot.isSynced { return snapshot }
+        return nil
+    }
+
+    private func publish(_ snapshot: CacheSnapshot) {
+        state.withLock { state in
+            state.snapshot = snapshot
+            for c in state.subscribers.values { c.yield(snapshot) }
+        }
+    }
+
+    public func run() async throws {
+        defer { state.withLock { state in for c in state.subscribers.values { c.finish() } } }
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await listAndWatch()
+            } catch is CancellationError {
+                return
+            } catch let error as StoreError where error.reason == .expired {
+                logger.info("cache.relist", metadata: ["reason": "\(error.message)"])
+            } catch {
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
+                logger.warning("cache.watch.failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func listAndWatch() async throws {
+        let rv = try await store.currentResourceVersion()
+        var snapshot = CacheSnapshot(resourceVersion: rv, isSynced: true)
+        var listedAt = rv
+        for type in types {
+            let list = try await store.list(type, namespace: nil)
+            for object in list.items { snapshot.upsert(object) }
+            listedAt = max(listedAt, list.resourceVersion)
+        }
+        // Lists may have seen writes newer than `rv`; replaying them from the log is harmless.
+        snapshot.resourceVersion = rv
+        publish(snapshot)
+        logger.debug("cache.synced", metadata: ["rv": "\(rv)", "listed": "\(listedAt)"])
+        for try await event in store.watch(Set(types), from: rv).cancelOnGracefulShutdown() {
+            switch event.kind {
+            case .added, .modified: snapshot.upsert(event.object)
+            case .deleted: snapshot.remove(event.object)
+            }
+            snapshot.resourceVersion = event.resourceVersion
+            publish(snapshot)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import KubeModel
+import Synchronization
+
+/// A store kept in memory, with exactly the semantics of `SQLiteStore` (the same `APIServer`
+/// logic runs on top). For tests and for components that need a scratch store.
+public final class MemoryStore: Store {
+    struct State {
+        var objects: [ObjectKey: Object] = [:]
+        var resourceVersion: Int64 = 0
+        var allocations: [String: [String: String]] = [:]
+        var events: [WatchEvent] = []
+    }
+
+    /// Events kept for watchers that resume from an older resourceVersion.
+    static let eventRetention = 100_000
+
+    private let state = Mutex(State())
+    private let hub = WatchHub(lastPublished: 0)
+    private let api: APIServer
+
+    public init(configuration: APIServer.Configuration = .init(), bootstrap: Bool = true) {
+        api = APIServer(configuration: configuration)
+        if bootstrap {
+            // Bootstrap objects are valid by construction; a failure here is a programming error.
+            try! transaction { txn in try Bootstrap.ensure(api: api, in: txn) }
+        }
+    }
+
+    /// Runs `body` atomically: on error nothing it did is kept.
+    private func transaction<T>(_ body: (MemoryTransaction) throws -> T) throws -> T {
+        let (result, events) = try state.withLock { state -> (T, [WatchEvent]) in
+            let txn = MemoryTransaction(state: state)
+            let result = try body(txn)
+            state = txn.state
+            state.events.append(contentsOf: txn.events)
+            if state.events.count > MemoryStore.eventRetention {
+                state.events.removeFirst(state.events.count - MemoryStore.eventRetention)
+            }
+            return (result, txn.events)
+        }
+        hub.publish(events)
+        return result
+    }
+
+    public func create(_ object: Object) async throws -> Object {
+        try transaction { try api.create(object, in: $0) }
+    }
+
+    public func update(_ object: Object) async throws -> Object {
+        try transaction { try api.update(object, in: $0) }
+    }
+
+    public func updateStatus(_ object: Object) async throws -> Object {
+        try transaction { try api.updateStatus(object, in: $0) }
+    }
+
+    public func delete(_ key: ObjectKey) async throws -> Object? {
+        let deleted = try transaction { try api.delete(key, in: $0) }
+        guard let deleted else { throw StoreError.notFound(key) }
+        return deleted
+    }
+
+    public func delete(_ keys: [ObjectKey]) async throws -> [Object] {
+        try transaction { txn in try keys.compactMap { try api.delete($0, in: txn) } }
+    }
+
+    public func get(_ key: ObjectKey) async throws -> Object? {
+        state.withLock { $0.objects[key] }
+    }
+
+    public func list(_ type: ResourceType, namespace: String?) async throws -> ObjectList {
+        state.withLock { state in
+            let items = state.objects.values
+                .filter { $0.type == type && (namespace == nil || $0.namespace == namespace) }
+                .sorted { $0.key < $1.key }
+            return ObjectList(items: items, resourceVersion: state.resourceVersion)
+        }
+    }
+
+    public func apply(_ objects: [Object]) async throws -> [ApplyResult] {
+        try transaction { txn in try objects.map { try api.apply($0, in: txn) } }
+    }
+
+    public func currentResourceVersion() async throws -> Int64 {
+        state.withLock { $0.resourceVersion }
+    }
+
+    public func watch(_ types: Set<ResourceType>, from resourceVersion: Int64) -> AsyncThrowingStream<WatchEvent, any Error> {
+        hub.subscribe(types, from: resourceVersion) { from, to in
+            try state.withLock { state in
+                if let first = state.events.first, first.resourceVersion > from + 1 {
+                    throw StoreError(.expired, "too old resource version: \(from) (\(first.resourceVersion - 1))")
+                }
+                return state.events.filter { $0.resourceVersion > from && $0.resourceVersion <= to }
+            }
+        }
+    }
+}
+
+/// A transaction over a private copy of the state; committed by swapping it in.
+final class MemoryTransaction: StorageTransaction {
+    var state: MemoryStore.State
+    var events: [WatchEvent] = []
+
+    init(state: MemoryStore.State) { self.state = state }
+
+    func get(_ key: ObjectKey) throws -> Object? { state.objects[key] }
+
+    func list(_ type: ResourceType, namespace: String?) throws -> [Object] {
+        state.objects.values.filter { $0.type == type && (namespace == nil || $0.namespace == namespace) }.sorted { $0.key < $1.key }
+    }
+
+    func put(_ object: Object, event: WatchEvent.Kind, resourceVersion: Int64) throws {
+        state.objects[object.key] = object
+        events.append(WatchEvent(kind: event, object: object, resourceVersion: resourceVersion))
+    }
+
+    func remove(_ object: Object, resourceVersion: Int64) throws {
+        state.objects[object.key] = nil
+        events.append(WatchEvent(kind: .deleted, object: object, resourceVersion: resourceVersion))
+    }
+
+    func nextResourceVersion() throws -> Int64 {
+        state.resourceVersion += 1
+        return state.resourceVersion
+    }
+
+    func allocationOwner(pool: String, value: String) throws -> String? { state.allocations[pool]?[value] }
+
+    func allocate(pool: String, value: String, owner: String) throws { state.allocations[pool, default: [:]][value] = owner }
+
+    func release(pool: String, value: String) throws { state.allocations[pool]?[value] = nil }
+
+    func allocations(pool: String, owner: String) throws -> [String] {
+        (state.allocations[pool] ?? [:]).filter { $0.value == owner }.map(\.key).sorted()
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import GRDB
+import KubeModel
+import Synchronization
+
+/// The embedded default store: one SQLite database (WAL mode) in the state directory.
+/// Objects are JSON rows; every write appends to an event log so that watchers, in this
+/// process or another (the CLI writes while `kplane up` runs), resume from a resourceVersion.
+/// Each call is one IMMEDIATE transaction: an `apply` of many objects is all or nothing, and
+/// concurrent writers queue on SQLite's lock instead of failing.
+public final class SQLiteStore: Store {
+    /// Events kept in the log; a watcher further behind must relist.
+    static let eventRetention: Int64 = 100_000
+    /// How often watchers look for changes written by other processes.
+    static let pollInterval: Duration = .milliseconds(10)
+
+    private let pool: DatabasePool
+    private let api: APIServer
+    private let hub: WatchHub
+    private let poller = Mutex<Task<Void, Never>?>(nil)
+    public let path: String
+
+    /// Opens (creating if needed) `kplane.db` in `directory`.
+    public init(directory: String, configuration: APIServer.Configuration = .init()) throws {
+        try StateDirectory.create(directory)
+        path = (directory as NSString).appendingPathComponent("kplane.db")
+        if !FileManager.default.fileExists(atPath: path) {
+            let fd = open(path, O_CREAT | O_WRONLY, 0o600)
+            if fd >= 0 { close(fd) }
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(60)
+        config.label = "kplane"
+        pool = try DatabasePool(path: path, configuration: config)
+        let api = APIServer(configuration: configuration)
+        self.api = api
+        try pool.write { db in try SQLiteStore.migrate(db) }
+        try pool.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                try Bootstrap.ensure(api: api, in: SQLiteTransaction(db))
+                return .commit
+            }
+        }
+        let current = try pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'rv'") ?? 0 }
+        hub = WatchHub(lastPublished: current)
+    }
+
+    deinit {
+        poller.withLock { $0?.cancel() }
+    }
+
+    static func migrate(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE IF NOT EXISTS objects (
+                kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,
+                PRIMARY KEY (kind, namespace, name)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS events (
+                rv INTEGER PRIMARY KEY, type TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS allocations (
+                pool TEXT NOT NULL, value TEXT NOT NULL, owner TEXT NOT NULL,
+                PRIMARY KEY (pool, value)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS allocations_owner ON allocations (pool, owner);
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            INSERT OR IGNORE INTO meta (key, value) VALUES ('rv', 0);
+            """)
+    }
+
+    /// One IMMEDIATE transaction; rolled back on any error.
+    private func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteTransaction) throws -> T) async throws -> T {
+        try await pool.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                let txn = SQLiteTransaction(db)
+                result = try body(txn)
+                if let rv = txn.lastResourceVersion, rv % 1000 == 0 {
+                    try db.execute(sql: "DELETE FROM events WHERE rv <= ?", arguments: [rv - SQLiteStore.eventRetention])
+                }
+                return .commit
+            }
+            return result!
+        }
+    }
+
+    public func create(_ object: Object) async throws -> Object {
+        try await write { try self.api.create(object, in: $0) }
+    }
+
+    public func update(_ object: Object) async throws -> Object {
+        try await write { try self.api.update(object, in: $0) }
+    }
+
+    public func updateStatus(_ object: Object) async throws -> Object {
+        try await write { try self.api.updateStatus(object, in: $0) }
+    }
+
+    public func delete(_ key: ObjectKey) async throws -> Object? {
+        guard let deleted = try await write({ try self.api.delete(key, in: $0) }) else { throw StoreError.notFound(key) }
+        return deleted
+    }
+
+    public func delete(_ keys: [ObjectKey]) async throws -> [Object] {
+        try await write { txn in try keys.compactMap { try self.api.delete($0, in: txn) } }
+    }
+
+    public func apply(_ objects: [Object]) async throws -> [ApplyResult] {
+        try await write { txn in try objects.map { try self.api.apply($0, in: txn) } }
+    }
+
+    public func get(_ key: ObjectKey) async throws -> Object? {
+        try await pool.read { db in try SQLiteTransaction(db).get(key) }
+    }
+
+    public func list(_ type: ResourceType, namespace: String?) async throws -> ObjectList {
+        try await pool.read { db in
+            let txn = SQLiteTransaction(db)
+            let rv = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'rv'") ?? 0
+            return ObjectList(items: try txn.list(type, namespace: namespace), resourceVersion: rv)
+        }
+    }
+
+    public func currentResourceVersion() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'rv'") ?? 0 }
+    }
+
+    public func watch(_ types: Set<ResourceType>, from resourceVersion: Int64) -> AsyncThrowingStream<WatchEvent, any Error> {
+        startPolling()
+        return hub.subscribe(types, from: resourceVersion) { from, to in
+            try self.events(after: from, upTo: to)
+        }
+    }
+
+    /// Reads logged events in (from, to]; fails with `expired` when they were compacted away.
+    private func events(after from: Int64, upTo to: Int64?) throws -> [WatchEvent] {
+        try pool.read { db in
+            let oldest = try Int64.fetchOne(db, sql: "SELECT MIN(rv) FROM events") ?? 0
+            if oldest > from + 1 {
+                throw StoreError(.expired, "too old resource version: \(from) (\(oldest - 1))")
+            }
+            let rows = try Row.fetchAll(db, sql: "SELECT rv, type, body FROM events WHERE rv > ? AND rv <= ? ORDER BY rv",
+                                        arguments: [from, to ?? Int64.max])
+            return try rows.map { row in
+                let body: String = row["body"]
+                let object = try Object(json: JSONValue.parse(Data(body.utf8)))
+                return WatchEvent(kind: WatchEvent.Kind(rawValue: row["type"]) ?? .modified, object: object, resourceVersion: row["rv"])
+            }
+        }
+    }
+
+    /// One background task per store notices new events (from any process) and publishes them.
+    private func startPolling() {
+        poller.withLock { task in
+            guard task == nil else { return }
+            task = Task { [weak self] in
+                while !Task.isCancelled {
+                    guard let self else { return }
+                    if self.hub.subscriberCount > 0, let events = try? self.events(after: self.hub.lastPublished, upTo: nil) {
+                        self.hub.publish(events)
+                    }
+                    try? await Task.sleep(for: SQLiteStore.pollInterval)
+                }
+            }
+        }
+    }
+}
+
+/// Storage primitives over one GRDB connection inside a transaction.
+final class SQLiteTransaction: StorageTransaction {
+    let db: Database
+    private(set) var lastResourceVersion: Int64?
+
+    init(_ db: Database) { self.db = db }
+
+    private static func decode(_ body: String) throws -> Object {
+        try Object(json: JSONValue.parse(Data(body.utf8)))
+    }
+
+    func get(_ key: ObjectKey) throws -> Object? {
+        try String.fetchOne(db, sql: "SELECT body FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
+                            arguments: [key.type.resource, key.namespace, key.name]).map(SQLiteTransaction.decode)
+    }
+
+    func list(_ type: ResourceType, namespace: String?) throws -> [Object] {
+        let bodies: [String]
+        if let namespace {
+            bodies = try String.fetchAll(db, sql: "SELECT body FROM objects WHERE kind = ? AND namespace = ? ORDER BY namespace, name",
+                                         arguments: [type.resource, namespace])
+        } else {
+            bodies = try String.fetchAll(db, sql: "SELECT body FROM objects WHERE kind = ? ORDER BY namespace, name", arguments: [type.resource])
+        }
+        return try bodies.map(SQLiteTransaction.decode)
+    }
+
+    func put(_ object: Object, event: WatchEvent.Kind, resourceVersion: Int64) throws {
+        let body = object.json.jsonString()
+        try db.execute(sql: "INSERT OR REPLACE INTO objects (kind, namespace, name, body) VALUES (?, ?, ?, ?)",
+                       arguments: [object.type.resource, object.namespace, object.name, body])
+        try db.execute(sql: "INSERT INTO events (rv, type, kind, body) VALUES (?, ?, ?, ?)",
+                       arguments: [resourceVersion, event.rawValue, object.type.resource, body])
+    }
+
+    func remove(_ object: Object, resourceVersion: Int64) throws {
+        try db.execute(sql: "DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
+                       arguments: [object.type.resource, object.namespace, object.name])
+        try db.execute(sql: "INSERT INTO events (rv, type, kind, body) VALUES (?, ?, ?, ?)",
+                       arguments: [resourceVersion, WatchEvent.Kind.deleted.rawValue, object.type.resource, object.json.jsonString()])
+    }
+
+    func nextResourceVersion() throws -> Int64 {
+        let rv = try Int64.fetchOne(db, sql: "UPDATE meta SET value = value + 1 WHERE key = 'rv' RETURNING value")!
+        lastResourceVersion = rv
+        return rv
+    }
+
+    func allocationOwner(pool: String, value: String) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT owner FROM allocations WHERE pool = ? AND value = ?", arguments: [pool, value])
+    }
+
+    func allocate(pool: String, value: String, owner: String) throws {
+        try db.execute(sql: "INSERT INTO allocations (pool, value, owner) VALUES (?, ?, ?)", arguments: [pool, value, owner])
+    }
+
+    func release(pool: String, value: String) throws {
+        try db.execute(sql: "DELETE FROM allocations WHERE pool = ? AND value = ?", arguments: [pool, value])
+    }
+
+    func allocations(pool: String, owner: String) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT value FROM allocations WHERE pool = ? AND owner = ? ORDER BY value", arguments: [pool, owner])
+    }
+}

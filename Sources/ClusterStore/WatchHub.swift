@@ -1,0 +1,71 @@
+import KubeModel
+import Synchronization
+
+/// Fans events out to watchers. A new watcher first gets the events it missed (from
+/// `backlog`), then live ones, with no gap and no duplicate: both happen under one lock.
+final class WatchHub: Sendable {
+    private struct Subscriber {
+        var types: Set<ResourceType>
+        var continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation
+    }
+
+    private struct State {
+        var subscribers: [Int: Subscriber] = [:]
+        var nextID = 0
+        var lastPublished: Int64
+    }
+
+    private let state: Mutex<State>
+
+    init(lastPublished: Int64) {
+        state = Mutex(State(lastPublished: lastPublished))
+    }
+
+    var lastPublished: Int64 { state.withLock { $0.lastPublished } }
+    var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+
+    /// Delivers events (in resourceVersion order) to every interested watcher.
+    func publish(_ events: [WatchEvent]) {
+        guard !events.isEmpty else { return }
+        state.withLock { state in
+            for event in events where event.resourceVersion > state.lastPublished {
+                for sub in state.subscribers.values where sub.types.contains(event.object.type) {
+                    sub.continuation.yield(event)
+                }
+                state.lastPublished = event.resourceVersion
+            }
+        }
+    }
+
+    /// Registers a watcher from `resourceVersion`. `backlog(from, to)` must return the events
+    /// in that range, or throw `StoreError(.expired)` when they are no longer kept.
+    func subscribe(
+        _ types: Set<ResourceType>,
+        from resourceVersion: Int64,
+        backlog: (Int64, Int64) throws -> [WatchEvent]
+    ) -> AsyncThrowingStream<WatchEvent, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<WatchEvent, any Error>.makeStream()
+        let id: Int? = state.withLock { state in
+            if resourceVersion < state.lastPublished {
+                do {
+                    for event in try backlog(resourceVersion, state.lastPublished) where types.contains(event.object.type) {
+                        continuation.yield(event)
+                    }
+                } catch {
+                    continuation.finish(throwing: error)
+                    return nil
+                }
+            }
+            let id = state.nextID
+            state.nextID += 1
+            state.subscribers[id] = Subscriber(types: types, continuation: continuation)
+            return id
+        }
+        if let id {
+            continuation.onTermination = { [weak self] _ in
+                self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
+            }
+        }
+        return stream
+    }
+}
