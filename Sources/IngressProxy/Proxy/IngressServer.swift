@@ -4,16 +4,17 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// The listening side of the proxy: a plain HTTP listener and a TLS listener whose certificate
 /// is chosen per handshake from the current certificate table (SNI).
 public final class IngressServer: Sendable {
     private let shared: ProxyShared
     private let group: any EventLoopGroup
-    private let channels: NIOLockedValueBox<[any Channel]> = NIOLockedValueBox([])
+    private let channels = Mutex<[any Channel]>([])
 
     /// The addresses actually bound (port 0 resolved), in the order of `bind` calls.
-    public var localAddresses: [SocketAddress] { channels.withLockedValue { $0.compactMap(\.localAddress) } }
+    public var localAddresses: [SocketAddress] { channels.withLock { $0.compactMap { $0.localAddress } } }
 
     public init(state: IngressState, configuration: ProxyConfiguration, group: any EventLoopGroup, accessLog: AccessLog?, logger: Logger) {
         self.shared = ProxyShared(state: state, configuration: configuration, group: group, accessLog: accessLog, logger: logger)
@@ -35,7 +36,7 @@ public final class IngressServer: Sendable {
             }
             return IngressServer.configureHTTP1(channel, shared: shared, isTLS: false, port: port)
         }.bind(host: host, port: port).get()
-        channels.withLockedValue { $0.append(channel) }
+        channels.withLock { $0.append(channel) }
         return channel.localAddress!
     }
 
@@ -71,7 +72,7 @@ public final class IngressServer: Sendable {
                 h2ChannelConfigurator: { IngressServer.configureHTTP2($0, shared: shared, isTLS: true, port: port) },
                 http1ChannelConfigurator: { IngressServer.configureHTTP1($0, shared: shared, isTLS: true, port: port) })
         }.bind(host: host, port: port).get()
-        channels.withLockedValue { $0.append(channel) }
+        channels.withLock { $0.append(channel) }
         return channel.localAddress!
     }
 
@@ -123,7 +124,7 @@ public final class IngressServer: Sendable {
 
     /// Closes the listeners; connections in flight finish on their own.
     public func closeListeners() async {
-        let list = channels.withLockedValue { c in defer { c.removeAll() }; return c }
+        let list = channels.withLock { c in defer { c.removeAll() }; return c }
         for c in list { try? await c.close() }
     }
 

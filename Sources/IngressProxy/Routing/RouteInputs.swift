@@ -78,3 +78,14 @@ public struct IngressClassSettings: Sendable, Hashable {
         return classes.contains { $0.spec.controller == controller && $0.isDefault }
     }
 }
+
+import ClusterStore
+
+extension RouteInputs {
+    /// The kinds the controller follows, read from an informer snapshot.
+    public init(snapshot: CacheSnapshot) {
+        self.init(
+            ingresses: snapshot.list(Ingress.self), classes: snapshot.list(IngressClass.self), services: snapshot.list(Service.self),
+            endpointSlices: snapshot.list(EndpointSlice.self), endpoints: snapshot.list(Endpoints.self), secrets: snapshot.list(Secret.self))
+    }
+}
