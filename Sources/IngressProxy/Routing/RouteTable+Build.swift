@@ -32,8 +32,7 @@ extension RouteTable {
         }
         var exactHosts: [String: HostBuilder] = [:]
         var wildcardHosts: [String: HostBuilder] = [:]
-        let anyHost = HostBuilder()
-        var anyHostUsed = false
+        var anyHost: HostBuilder?
         var defaultRoute: Route?
         var backends: [String: Backend] = [:]
         var routeCount = 0
@@ -52,7 +51,10 @@ extension RouteTable {
         }
 
         func group(for host: String?) -> HostBuilder {
-            guard let host else { anyHostUsed = true; return anyHost }
+            guard let host else {
+                if let g = anyHost { return g }
+                let g = HostBuilder(); anyHost = g; return g
+            }
             if host.hasPrefix("*.") {
                 let parent = String(host.dropFirst(2))
                 if let g = wildcardHosts[parent] { return g }
@@ -141,7 +143,7 @@ extension RouteTable {
         return RouteTable(
             exactHosts: exactHosts.mapValues(compile),
             wildcardHosts: wildcardHosts.mapValues(compile),
-            anyHost: anyHostUsed ? compile(anyHost) : nil,
+            anyHost: anyHost.map(compile),
             defaultRoute: defaultRoute,
             tlsHosts: tlsHosts,
             problems: problems,
