@@ -73,6 +73,7 @@ public final class IngressServer: Sendable {
                 http1ChannelConfigurator: { IngressServer.configureHTTP1($0, shared: shared, isTLS: true, port: port) })
         }.bind(host: host, port: port).get()
         channels.withLock { $0.append(channel) }
+        shared.httpsPort.store(channel.localAddress?.port ?? 0, ordering: .relaxed)
         return channel.localAddress!
     }
 

@@ -14,7 +14,7 @@ struct HTTP1ServerHandlers {
 /// `HTTP2FramePayloadToHTTP1ServerCodec`): route, pick an endpoint, stream both bodies with
 /// backpressure, answer 4xx/5xx itself when it must. Runs entirely on its channel's event loop,
 /// which is also the loop of its upstream connections.
-final class ProxyHandler: ChannelInboundHandler, UpstreamDelegate {
+final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, UpstreamDelegate {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -241,7 +241,8 @@ final class ProxyHandler: ChannelInboundHandler, UpstreamDelegate {
 
     /// The HTTPS port to put in redirects: none when it is the default 443.
     private func httpsPortForRedirect() -> Int? {
-        shared.configuration.httpsRedirectPort.flatMap { $0 == 443 ? nil : $0 }
+        let port = shared.configuration.httpsRedirectPort ?? shared.httpsPort.load(ordering: .relaxed)
+        return port == 443 || port == 0 ? nil : port
     }
 
     private func receivedBody(_ body: ByteBuffer) {

@@ -2,6 +2,7 @@ import KubeModel
 import Logging
 import NIOCore
 import NIOSSL
+import Synchronization
 
 /// What every connection of one proxy shares: the tables, limits, pools, metrics and logs.
 final class ProxyShared: Sendable {
@@ -14,6 +15,8 @@ final class ProxyShared: Sendable {
     /// For `backend-protocol: HTTPS`. Backends are pods: their certificates are not verified,
     /// as ingress-nginx does by default.
     let upstreamTLS: NIOSSLContext?
+    /// The bound HTTPS port, for redirects when the configuration names none.
+    let httpsPort = Atomic<Int>(0)
 
     init(state: IngressState, configuration: ProxyConfiguration, group: any EventLoopGroup, accessLog: AccessLog?, logger: Logger) {
         self.state = state

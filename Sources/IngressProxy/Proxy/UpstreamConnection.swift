@@ -155,13 +155,14 @@ final class UpstreamPool {
 
 /// The upstream pools of every event loop of the server's group.
 final class UpstreamPools: Sendable {
-    private let pools: [ObjectIdentifier: NIOLoopBound<UpstreamPool>]
+    private let pools: [ObjectIdentifier: NIOLoopBoundBox<UpstreamPool>]
 
     init(group: any EventLoopGroup, configuration: ProxyConfiguration) {
-        var pools: [ObjectIdentifier: NIOLoopBound<UpstreamPool>] = [:]
+        var pools: [ObjectIdentifier: NIOLoopBoundBox<UpstreamPool>] = [:]
         for loop in group.makeIterator() {
-            let pool = UpstreamPool(eventLoop: loop, maxIdle: configuration.maxIdleUpstreamConnections, idleTimeout: configuration.upstreamIdleTimeout)
-            pools[ObjectIdentifier(loop)] = NIOLoopBound(pool, eventLoop: loop)
+            pools[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(
+                UpstreamPool(eventLoop: loop, maxIdle: configuration.maxIdleUpstreamConnections, idleTimeout: configuration.upstreamIdleTimeout),
+                eventLoop: loop)
         }
         self.pools = pools
     }
@@ -172,8 +173,8 @@ final class UpstreamPools: Sendable {
     }
 
     func closeAll() -> EventLoopFuture<Void>? {
-        let futures = pools.values.map { bound in
-            bound.eventLoop.submit { bound.value.closeAll() }
+        let futures = pools.values.map { box in
+            box.eventLoop.submit { box.value.closeAll() }
         }
         guard let first = futures.first else { return nil }
         return EventLoopFuture.andAllSucceed(futures, on: first.eventLoop)
