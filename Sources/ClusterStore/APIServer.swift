@@ -252,6 +252,24 @@ public struct APIServer: Sendable {
         }
     }
 
+    /// Applies every object, namespaces first (so that a folder applies whatever the file
+    /// order), attributing a failure to its position; results come back in input order.
+    func apply(_ objects: [Object], in txn: some StorageTransaction) throws -> [ApplyResult] {
+        let order = objects.indices.sorted { a, b in
+            let (na, nb) = (objects[a].type == Namespace.resourceType, objects[b].type == Namespace.resourceType)
+            return na != nb ? na : a < b
+        }
+        var results = [ApplyResult?](repeating: nil, count: objects.count)
+        for index in order {
+            do {
+                results[index] = try apply(objects[index], in: txn)
+            } catch let error as StoreError {
+                throw error.at(index)
+            }
+        }
+        return results.map { $0! }
+    }
+
     // MARK: - Shared steps
 
     private func checkNamespace(of object: Object, in txn: some StorageTransaction) throws {

@@ -78,7 +78,7 @@ public final class MemoryStore: Store {
     }
 
     public func apply(_ objects: [Object]) async throws -> [ApplyResult] {
-        try transaction { txn in try objects.map { try api.apply($0, in: txn) } }
+        try transaction { txn in try api.apply(objects, in: txn) }
     }
 
     public func currentResourceVersion() async throws -> Int64 {

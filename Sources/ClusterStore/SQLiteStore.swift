@@ -20,8 +20,10 @@ public final class SQLiteStore: Store {
     private let poller = Mutex<Task<Void, Never>?>(nil)
     public let path: String
 
-    /// Opens (creating if needed) `kplane.db` in `directory`.
-    public init(directory: String, configuration: APIServer.Configuration = .init()) throws {
+    /// Opens (creating if needed) `kplane.db` in `directory`. A given configuration (service
+    /// CIDR, node-port range) is remembered in the database so that every later opener, such
+    /// as the CLI, allocates from the same ranges; without one the remembered one is used.
+    public init(directory: String, configuration: APIServer.Configuration? = nil) throws {
         try StateDirectory.create(directory)
         path = (directory as NSString).appendingPathComponent("kplane.db")
         if !FileManager.default.fileExists(atPath: path) {
@@ -32,9 +34,12 @@ public final class SQLiteStore: Store {
         config.busyMode = .timeout(60)
         config.label = "kplane"
         pool = try DatabasePool(path: path, configuration: config)
-        let api = APIServer(configuration: configuration)
+        let settings = try pool.write { db -> APIServer.Configuration in
+            try SQLiteStore.migrate(db)
+            return try SQLiteStore.settings(db, override: configuration)
+        }
+        let api = APIServer(configuration: settings)
         self.api = api
-        try pool.write { db in try SQLiteStore.migrate(db) }
         try pool.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
                 try Bootstrap.ensure(api: api, in: SQLiteTransaction(db))
@@ -62,7 +67,26 @@ public final class SQLiteStore: Store {
             CREATE INDEX IF NOT EXISTS allocations_owner ON allocations (pool, owner);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
             INSERT OR IGNORE INTO meta (key, value) VALUES ('rv', 0);
+            CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             """)
+    }
+
+    /// Reads the remembered configuration, or records `override` as the new one.
+    static func settings(_ db: Database, override: APIServer.Configuration?) throws -> APIServer.Configuration {
+        if let override {
+            try db.execute(sql: "INSERT OR REPLACE INTO settings (key, value) VALUES ('service-cidr', ?), ('node-port-range', ?)",
+                           arguments: [override.serviceCIDR.description, "\(override.nodePortRange.lowerBound)-\(override.nodePortRange.upperBound)"])
+            return override
+        }
+        var config = APIServer.Configuration()
+        if let text = try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'service-cidr'"), let cidr = CIDR(text) {
+            config.serviceCIDR = cidr
+        }
+        if let text = try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'node-port-range'") {
+            let bounds = text.split(separator: "-").compactMap { Int($0) }
+            if bounds.count == 2, bounds[0] <= bounds[1] { config.nodePortRange = bounds[0]...bounds[1] }
+        }
+        return config
     }
 
     /// One IMMEDIATE transaction; rolled back on any error.
@@ -103,7 +127,7 @@ public final class SQLiteStore: Store {
     }
 
     public func apply(_ objects: [Object]) async throws -> [ApplyResult] {
-        try await write { txn in try objects.map { try self.api.apply($0, in: txn) } }
+        try await write { txn in try self.api.apply(objects, in: txn) }
     }
 
     public func get(_ key: ObjectKey) async throws -> Object? {

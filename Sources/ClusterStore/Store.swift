@@ -84,6 +84,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     /// For `invalid`: the field errors.
     public var causes: [FieldError]
+    /// For a failed `apply`: the position of the object that failed.
+    public var objectIndex: Int?
 
     public init(_ reason: Reason, _ message: String, causes: [FieldError] = []) {
         self.reason = reason
@@ -104,6 +106,13 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .expired: return 410
         case .internalError: return 500
         }
+    }
+
+    /// The same error, attributed to the `index`-th object of an apply.
+    func at(_ index: Int) -> StoreError {
+        var copy = self
+        copy.objectIndex = index
+        return copy
     }
 
     static func notFound(_ key: ObjectKey) -> StoreError {

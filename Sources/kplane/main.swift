@@ -1,1 +1,3 @@
-print("x")
+import KplaneCommands
+
+await KplaneCommand.runMain()

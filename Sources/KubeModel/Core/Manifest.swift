@@ -20,7 +20,6 @@ public struct ManifestError: Error, Sendable, Hashable, CustomStringConvertible 
 
     public var description: String {
         var where_ = source
-        if let line { where_ += ":\(line)" + (column.map { ":\($0)" } ?? "") }
         if let index { where_ += " (document \(index))" }
         return "error parsing \(where_): \(message)"
     }
@@ -41,7 +40,8 @@ public enum Manifest {
             }
         } else {
             do {
-                for node in try Yams.compose_all(yaml: text) {
+                let parser = try Parser(yaml: text)
+                while let node = try parser.nextRoot() {
                     roots.append((try jsonValue(from: node), node.mark?.line))
                 }
             } catch let error as YamlError {

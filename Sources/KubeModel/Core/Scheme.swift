@@ -55,7 +55,8 @@ public enum Scheme {
         }
         typed.setDefaults()
         var errors = typed.validate()
-        if let old, let previous = try? old.json.decode(T.self) {
+        if let old, var previous = try? old.json.decode(T.self) {
+            previous.setDefaults()
             errors += typed.validateUpdate(from: previous)
         }
         if !errors.isEmpty { return .failure(ValidationFailure(errors: errors)) }

@@ -38,3 +38,43 @@ public enum TLSKeyPair {
         return problems
     }
 }
+
+extension TLSKeyPair {
+    /// A self-signed ECDSA P-256 certificate for `hosts` (DNS names or IP addresses, all
+    /// put in the SAN), valid from a minute ago for `days`. Returns PEM text.
+    public static func selfSigned(hosts: [String], days: Int = 365, now: Date = Date()) throws -> (certificatePEM: String, keyPEM: String) {
+        let key = P256.Signing.PrivateKey()
+        let commonName = hosts.first ?? "kplane"
+        let name = try DistinguishedName { CommonName(commonName) }
+        let sans: [GeneralName] = hosts.map { host in
+            if let ip = IPAddress(host) {
+                switch ip {
+                case .v4(let v):
+                    return .ipAddress(ASN1OctetString(contentBytes: [UInt8(v >> 24), UInt8((v >> 16) & 255), UInt8((v >> 8) & 255), UInt8(v & 255)]))
+                case .v6(let hi, let lo):
+                    let bytes = (0..<8).map { UInt8((hi >> (56 - 8 * UInt64($0))) & 255) } + (0..<8).map { UInt8((lo >> (56 - 8 * UInt64($0))) & 255) }
+                    return .ipAddress(ASN1OctetString(contentBytes: ArraySlice(bytes)))
+                }
+            }
+            return .dnsName(host)
+        }
+        let certificate = try Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: .init(key.publicKey),
+            notValidBefore: now.addingTimeInterval(-60),
+            notValidAfter: now.addingTimeInterval(Double(days) * 86400),
+            issuer: name,
+            subject: name,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
+                try ExtendedKeyUsage([.serverAuth])
+                SubjectAlternativeNames(sans)
+            },
+            issuerPrivateKey: .init(key)
+        )
+        return (try certificate.serializeAsPEM().pemString + "\n", key.pemRepresentation + "\n")
+    }
+}

@@ -94,7 +94,7 @@ public struct Service: Resource {
         if var ports = spec.ports {
             for i in ports.indices {
                 if ports[i].protocol == nil || ports[i].protocol == "" { ports[i].protocol = "TCP" }
-                if type != .externalName && (ports[i].targetPort == nil || ports[i].targetPort == .int(0) || ports[i].targetPort == .string("")) {
+                if type != .externalName && (1...65535).contains(ports[i].port) && (ports[i].targetPort == nil || ports[i].targetPort == .int(0) || ports[i].targetPort == .string("")) {
                     ports[i].targetPort = .int(ports[i].port)
                 }
             }

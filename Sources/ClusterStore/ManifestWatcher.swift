@@ -1,0 +1,95 @@
+import Foundation
+import KubeModel
+import Logging
+import ServiceLifecycle
+
+/// What `kplane up -f PATH` does: applies the manifests at start, then watches them. An
+/// edited file is re-applied; an object removed from a watched file is deleted. Each object
+/// carries the file it came from in an annotation, which is how removals are found.
+public final class ManifestWatcher: ServiceLifecycle.Service, Sendable {
+    public static let sourceAnnotation = "kplane.dev/source"
+
+    let store: any Store
+    let paths: [String]
+    let recursive: Bool
+    let interval: Duration
+    let logger: Logger
+
+    public init(store: any Store, paths: [String], recursive: Bool, interval: Duration = .milliseconds(250), logger: Logger) {
+        self.store = store
+        self.paths = paths.map { ($0 as NSString).standardizingPath }.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
+        self.recursive = recursive
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// Applies everything once; throws on invalid manifests (used at start, where failing loudly helps).
+    @discardableResult
+    public func syncOnce() async throws -> [ApplyResult] {
+        let (results, _) = try await sync()
+        return results
+    }
+
+    public func run() async throws {
+        var last = fingerprint()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            let current = fingerprint()
+            guard current != last else { continue }
+            last = current
+            do {
+                let (results, deleted) = try await sync()
+                for r in results where r.action != .unchanged {
+                    logger.info("manifest.applied", metadata: ["object": "\(r.key)", "action": "\(r.action.rawValue)"])
+                }
+                for key in deleted { logger.info("manifest.deleted", metadata: ["object": "\(key)"]) }
+            } catch {
+                logger.error("manifest.invalid", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// File names with their contents' hash; any edit, addition or removal changes it.
+    func fingerprint() -> [String: Int] {
+        var result: [String: Int] = [:]
+        for path in paths {
+            for file in (try? Manifest.files(at: path, recursive: recursive)) ?? [] {
+                result[file] = FileManager.default.contents(atPath: file)?.hashValue ?? 0
+            }
+        }
+        return result
+    }
+
+    private func sync() async throws -> ([ApplyResult], [ObjectKey]) {
+        var objects: [Object] = []
+        var files = Set<String>()
+        for path in paths {
+            for doc in try Manifest.load(path: path, recursive: recursive) {
+                var object = doc.object
+                object.setAnnotation(ManifestWatcher.sourceAnnotation, doc.source)
+                files.insert(doc.source)
+                objects.append(object)
+            }
+            for file in try Manifest.files(at: path, recursive: recursive) { files.insert(file) }
+        }
+        for object in objects {
+            if case .failure(let failure) = Scheme.prepare(object, old: nil) {
+                throw StoreError.invalid(object, failure.errors)
+            }
+        }
+        let results = try await store.apply(objects)
+        let wanted = Set(objects.map(\.key))
+        var stale: [ObjectKey] = []
+        for type in Scheme.types {
+            for object in try await store.list(type, namespace: nil).items {
+                guard let source = object.annotations[ManifestWatcher.sourceAnnotation], !wanted.contains(object.key) else { continue }
+                let watched = paths.contains { source == $0 || source.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+                if watched { stale.append(object.key) }
+            }
+        }
+        // Namespaced objects first, so a namespace goes last.
+        stale.sort { ($0.type.namespaced ? 0 : 1, $0.name) < ($1.type.namespaced ? 0 : 1, $1.name) }
+        let deleted = stale.isEmpty ? [] : try await store.delete(stale).map(\.key)
+        return (results, deleted)
+    }
+}
