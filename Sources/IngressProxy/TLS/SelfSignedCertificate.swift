@@ -9,6 +9,11 @@ public enum SelfSignedCertificate {
     public struct PEMPair: Sendable, Hashable {
         public var certificatePEM: String
         public var keyPEM: String
+
+        public init(certificatePEM: String, keyPEM: String) {
+            self.certificatePEM = certificatePEM
+            self.keyPEM = keyPEM
+        }
     }
 
     /// A certificate valid from an hour ago for `days`, for the given DNS names.
