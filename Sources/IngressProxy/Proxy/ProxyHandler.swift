@@ -353,8 +353,13 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
 
     func upstreamHead(_ head: HTTPResponseHead) {
         guard phase == .streaming, let context else { return }
-        if head.status == .continue { return }  // the client gets its own 100 from the server side; drop interim responses
-        if head.status.code < 200 && head.status != .switchingProtocols { return }
+        if head.status.code < 200 && head.status != .switchingProtocols {
+            // Interim answers (100 Continue for `Expect: 100-continue` uploads) pass through on HTTP/1.1.
+            if h1 != nil && head.status == .continue {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: clientVersion, status: .continue))), promise: nil)
+            }
+            return
+        }
         responseStarted = true
         replay = nil
         status = Int(head.status.code)
