@@ -38,6 +38,7 @@ KP_HTTP=$((BASE+83)); KP_HTTPS=$((BASE+445)); KP_METRICS=$((BASE+249))
 mkdir -p "$WORK/www" "$WORK/logs"
 head -c 1024 /dev/zero | tr '\0' 'a' > "$WORK/www/1k"
 head -c 102400 /dev/zero | tr '\0' 'b' > "$WORK/www/100k"
+chmod 755 "$WORK" "$WORK/www"; chmod 644 "$WORK/www/"*   # nginx workers run as nobody
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=bench.local" \
   -addext "subjectAltName=DNS:bench.local" -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 cat "$WORK/cert.pem" "$WORK/key.pem" > "$WORK/haproxy.pem"
@@ -70,7 +71,7 @@ fi
 cat > "$WORK/haproxy.cfg" <<HAP
 global
   nbthread 1
-  maxconn 10000
+  maxconn 4000
 defaults
   mode http
   timeout connect 5s
@@ -87,9 +88,9 @@ backend b
   server s1 127.0.0.1:$BACKEND
 HAP
 
-pin $SERVER_CPU nginx -c "$WORK/backend.conf" & PIDS+=($!)
-pin $SERVER_CPU nginx -c "$WORK/proxy.conf" & NGX_PID=$!; PIDS+=($NGX_PID)
-pin $SERVER_CPU haproxy -f "$WORK/haproxy.cfg" & HAP_PID=$!; PIDS+=($HAP_PID)
+taskset -c $SERVER_CPU nginx -c "$WORK/backend.conf" & PIDS+=($!)
+taskset -c $SERVER_CPU nginx -c "$WORK/proxy.conf" & NGX_PID=$!; PIDS+=($NGX_PID)
+taskset -c $SERVER_CPU haproxy -f "$WORK/haproxy.cfg" & HAP_PID=$!; PIDS+=($HAP_PID)
 
 # kplane: a Service without selector, hand-written Endpoints to the backend, an Ingress with TLS.
 export KPLANE_STATE_DIR=$WORK/kplane
@@ -119,16 +120,18 @@ spec:
   tls: [{hosts: [bench.local], secretName: bench-tls}]
   defaultBackend: {service: {name: backend, port: {number: 80}}}
 YAML
-pin $SERVER_CPU "$KPLANE" up --components ingress -f "$WORK/kplane.yaml" --http-listen 127.0.0.1:$KP_HTTP --https-listen 127.0.0.1:$KP_HTTPS \
+taskset -c $SERVER_CPU "$KPLANE" up --components ingress -f "$WORK/kplane.yaml" --http-listen 127.0.0.1:$KP_HTTP --https-listen 127.0.0.1:$KP_HTTPS \
   --metrics-listen 127.0.0.1:$KP_METRICS --no-access-log > "$WORK/logs/kplane.out" 2>&1 & KP_PID=$!; PIDS+=($KP_PID)
 
 for port in $BACKEND $NGX_HTTP $HAP_HTTP $KP_HTTP; do
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/1k" && break; sleep 0.1; done
+  for _ in $(seq 100); do curl -sf -o /dev/null -H "Host: bench.local" "http://127.0.0.1:$port/1k" && break; sleep 0.1; done
 done
-curl -sf -o /dev/null -H "Host: bench.local" "http://127.0.0.1:$KP_HTTP/1k" || { echo "kplane does not proxy:" >&2; cat "$WORK/logs/kplane.out" >&2; exit 1; }
+for _ in $(seq 100); do curl -sf -o /dev/null -H "Host: bench.local" "http://127.0.0.1:$KP_HTTP/1k" && break; sleep 0.1; done
+curl -sf -o /dev/null -H "Host: bench.local" "http://127.0.0.1:$KP_HTTP/1k" || { echo "kplane does not proxy:" >&2; curl -s -H "Host: bench.local" "http://127.0.0.1:$KP_HTTP/1k" >&2; "$KPLANE" ingress route http://bench.local/1k >&2; cat "$WORK/logs/kplane.out" >&2; exit 1; }
 
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+# CPU of a process and its children (nginx's worker, not just its master).
+cpu_ticks() { local t=0 p; for p in "$1" $(pgrep -P "$1"); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
+rss_mb() { local k=0 p; for p in "$1" $(pgrep -P "$1"); do k=$((k + $(awk '/VmRSS/ {print $2}' "/proc/$p/status"))); done; echo $((k / 1024)); }
 HZ=$(getconf CLK_TCK)
 
 declare -A RPS
