@@ -1,1 +1,0 @@
-// The IngressProxy module: see issue 4.

@@ -1,0 +1,180 @@
+import ClusterStore
+import KubeModel
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// Everything the `ingress` component needs to start.
+public struct IngressConfiguration: Sendable {
+    /// `host:port` pairs; nil turns a listener off. Host "" or "*" means every address.
+    public var httpListen: (host: String, port: Int)?
+    public var httpsListen: (host: String, port: Int)?
+    public var classSettings = IngressClassSettings()
+    /// Written to `status.loadBalancer.ingress` of handled Ingresses (IP or hostname); nil: no status.
+    public var statusAddress: String?
+    /// The certificate served when no Secret covers the SNI name.
+    public var defaultCertificate: SelfSignedCertificate.PEMPair
+    public var proxy = ProxyConfiguration()
+    /// Create the IngressClass `kplane` in the store when it is missing (default when it is the only class).
+    public var ensureIngressClass = true
+    public var eventLoopThreads = System.coreCount
+
+    public init(httpListen: (host: String, port: Int)?, httpsListen: (host: String, port: Int)?, defaultCertificate: SelfSignedCertificate.PEMPair) {
+        self.httpListen = httpListen
+        self.httpsListen = httpsListen
+        self.defaultCertificate = defaultCertificate
+    }
+}
+
+/// The `ingress` component: recomputes the route and certificate tables on every cache change,
+/// swaps them under the running proxy and reports status. Serves until graceful shutdown, then
+/// closes its listeners and lets requests in flight finish.
+public final class IngressService: ServiceLifecycle.Service, Sendable {
+    private let configuration: IngressConfiguration
+    private let cache: ClusterCache
+    private let store: (any Store)?
+    private let logger: Logger
+    private let accessLog: AccessLog?
+    public let state = IngressState()
+    private let certificateCache = CertificateCache()
+    private let ready = AsyncStream<[SocketAddress]>.makeStream()
+
+    /// `store` receives status updates and the IngressClass; nil leaves the store untouched.
+    public init(configuration: IngressConfiguration, cache: ClusterCache, store: (any Store)?, logger: Logger, accessLog: AccessLog? = AccessLog()) {
+        self.configuration = configuration
+        self.cache = cache
+        self.store = store
+        self.logger = logger
+        self.accessLog = configuration.proxy.accessLog ? accessLog : nil
+    }
+
+    /// The bound addresses (HTTP first, then HTTPS), once listening.
+    public func listening() async -> [SocketAddress] {
+        for await addresses in ready.stream { return addresses }
+        return []
+    }
+
+    public func run() async throws {
+        let defaultCertificate = try ServerCertificate(source: "default certificate", certificatePEM: configuration.defaultCertificate.certificatePEM,
+                                                       keyPEM: configuration.defaultCertificate.keyPEM)
+        state.swap(routes: .empty, certificates: CertificateTable(defaultCertificate: defaultCertificate))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        var proxyConfiguration = configuration.proxy
+        if proxyConfiguration.httpsRedirectPort == nil { proxyConfiguration.httpsRedirectPort = configuration.httpsListen?.port }
+        let server = IngressServer(state: state, configuration: proxyConfiguration, group: group, accessLog: accessLog, logger: logger)
+        do {
+            var bound: [SocketAddress] = []
+            if let (host, port) = configuration.httpListen {
+                bound.append(try await server.bindHTTP(host: IngressService.bindHost(host), port: port))
+            }
+            if let (host, port) = configuration.httpsListen {
+                bound.append(try await server.bindHTTPS(host: IngressService.bindHost(host), port: port, defaultCertificate: defaultCertificate))
+            }
+            logger.info("ingress listening", metadata: ["ingress.addresses": "\(bound.map { "\($0)" }.joined(separator: " "))"])
+            ready.continuation.yield(bound)
+            ready.continuation.finish()
+            if configuration.ensureIngressClass { await ensureIngressClass() }
+
+            let flusher = Task { [accessLog] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(500))
+                    accessLog?.flush()
+                }
+            }
+            defer { flusher.cancel() }
+            var reported = Set<String>()
+            for await snapshot in cache.snapshots().cancelOnGracefulShutdown() {
+                let table = apply(RouteInputs(snapshot: snapshot), defaultCertificate: defaultCertificate, reported: &reported)
+                await updateStatus(table, snapshot: snapshot)
+            }
+        } catch {
+            await server.closeListeners()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        await server.closeListeners()
+        // Let requests in flight finish (bounded), then drop idle upstream connections.
+        try? await Task.sleep(for: .milliseconds(200))
+        await server.closeUpstreams()
+        server.flushAccessLog()
+        try? await group.shutdownGracefully()
+    }
+
+    /// Builds and installs the tables for one snapshot; returns the route table.
+    @discardableResult
+    public func apply(_ inputs: RouteInputs, defaultCertificate: ServerCertificate, reported: inout Set<String>) -> RouteTable {
+        let started = ContinuousClock.now
+        let routes = RouteTable.build(inputs, settings: configuration.classSettings)
+        let certificates = CertificateTable.build(tlsHosts: routes.tlsHosts, secrets: inputs.secrets, defaultCertificate: defaultCertificate,
+                                                  cache: certificateCache)
+        state.swap(routes: routes, certificates: certificates)
+        Gauge(label: "kplane_ingress_route_rules").record(routes.routeCount)
+        Counter(label: "kplane_ingress_route_table_swaps_total").increment()
+        var now = Set<String>()
+        for problem in routes.problems + certificates.problems {
+            let text = problem.description
+            now.insert(text)
+            if !reported.contains(text) {
+                logger.info("ingress problem", metadata: [
+                    "k8s.namespace": "\(problem.ingress.namespace)", "k8s.name": "\(problem.ingress.name)",
+                    "ingress.problem": "\(problem.kind.rawValue)", "ingress.message": "\(problem.message)",
+                ])
+            }
+        }
+        reported = now
+        logger.debug("ingress routes swapped", metadata: [
+            "ingress.rules": "\(routes.routeCount)", "ingress.handled": "\(routes.handled.count)",
+            "ingress.build": "\(ContinuousClock.now - started)",
+        ])
+        return routes
+    }
+
+    /// Sets our address on handled Ingresses and removes it from Ingresses we no longer handle.
+    private func updateStatus(_ table: RouteTable, snapshot: CacheSnapshot) async {
+        guard let store, let address = configuration.statusAddress, !address.isEmpty else { return }
+        let entry = IPAddress(address) != nil ? LoadBalancerStatus.Ingress(ip: address) : LoadBalancerStatus.Ingress(hostname: address)
+        let handled = Set(table.handled)
+        for var ingress in snapshot.list(Ingress.self) {
+            let ref = IngressRef(namespace: ingress.namespace, name: ingress.name)
+            let current = ingress.status.loadBalancer.ingress ?? []
+            let desired: [LoadBalancerStatus.Ingress]
+            if handled.contains(ref) {
+                desired = [entry]
+            } else if current.contains(entry) {
+                desired = current.filter { $0 != entry }
+            } else {
+                continue
+            }
+            guard current != desired else { continue }
+            ingress.status.loadBalancer.ingress = desired.isEmpty ? nil : desired
+            do {
+                _ = try await store.updateStatus(Object(ingress))
+            } catch {
+                logger.debug("ingress status update failed", metadata: ["k8s.namespace": "\(ref.namespace)", "k8s.name": "\(ref.name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Creates kplane's IngressClass when missing; it is the default class when no other exists.
+    private func ensureIngressClass() async {
+        guard let store else { return }
+        do {
+            let classes = try await store.list(IngressClass.resourceType, namespace: nil).items.compactMap { try? $0.decode(IngressClass.self) }
+            guard !classes.contains(where: { $0.name == configuration.classSettings.className }) else { return }
+            var cls = IngressClass()
+            cls.metadata = ObjectMeta(name: configuration.classSettings.className)
+            cls.spec.controller = configuration.classSettings.controller
+            if classes.isEmpty { cls.metadata.annotations = [IngressClass.defaultAnnotation: "true"] }
+            _ = try await store.create(Object(cls))
+            logger.info("created ingress class", metadata: ["k8s.name": "\(configuration.classSettings.className)", "ingress.default": "\(classes.isEmpty)"])
+        } catch {
+            logger.info("cannot create the ingress class", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func bindHost(_ host: String) -> String {
+        host.isEmpty || host == "*" ? "0.0.0.0" : host
+    }
+}
