@@ -17,12 +17,13 @@ struct UpCommand: AsyncParsableCommand {
 
     /// Every component name, in start order; `implemented` are those this build has.
     static let componentNames = ["controllers", "dns", "ingress", "pods", "proxy", "policy"]
-    static let implemented: [String] = ["controllers", "dns", "pods", "proxy"]
+    static let implemented: [String] = ["controllers", "dns", "ingress", "pods", "proxy"]
     /// Components that need root; left out with a note when not root and not asked for.
     static let needRoot: Set<String> = ["pods", "proxy", "policy"]
 
     @OptionGroup var store: StoreOptions
     @OptionGroup(title: "DNS") var dns: DNSOptions
+    @OptionGroup(title: "Ingress") var ingress: IngressOptions
     @OptionGroup(title: "Service proxy") var proxy: ProxyOptions
     @OptionGroup(title: "Service controllers") var serviceControllers: ServiceControllerOptions
     @Option(name: .shortAndLong, help: "Manifests to apply at start and keep applied (file, folder); repeatable.")
@@ -145,6 +146,10 @@ struct UpCommand: AsyncParsableCommand {
         if selected.contains("proxy") {
             services.append(try proxy.makeService(cache: cache, logger: logger, nodeName: node.nodeName, nodeIPs: [node.nodeIP], podCIDRs: podCIDR, serviceCIDRs: serviceCIDR))
             report.append(("proxy", "nftables table inet kplane (cluster IPs, node ports on \(node.nodeIP), load balancer addresses)"))
+        }
+        if selected.contains("ingress") {
+            services.append(try ingress.makeService(cache: cache, store: db, stateDir: stateDir, nodeIP: node.nodeIP, logger: logger))
+            report.append(("ingress", "http \(ingress.httpListen), https \(ingress.httpsListen), class kplane"))
         }
         if selected.contains("dns") {
             services.append(try dns.makeService(cache: cache, logger: logger, clusterDomain: clusterDomain, serviceCIDR: serviceCIDR, podCIDR: podCIDR))
