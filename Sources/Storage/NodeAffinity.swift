@@ -21,6 +21,7 @@ enum NodeAffinity {
     /// affinity that does not parse fits none (it could never be satisfied by a kubelet either).
     static func matches(_ affinity: JSONValue?, node: NodeInfo) -> Bool {
         guard let affinity, affinity != .null else { return true }
+        guard affinity.objectValue != nil else { return false }
         guard let required = affinity["required"], required != .null else { return true }
         guard let terms = required["nodeSelectorTerms"]?.arrayValue else { return false }
         return terms.contains { term in termMatches(term, node: node) }
