@@ -86,6 +86,8 @@ public final class StorageController: ServiceLifecycle.Service, Sendable {
         var writes = 0
         var failures = 0
         var errors: [String] = []
+        /// How long each volume provisioned in this pass took.
+        var provisioned: [Duration] = []
     }
 
     /// One pass: plan from the snapshot, then apply.
@@ -117,7 +119,7 @@ public final class StorageController: ServiceLifecycle.Service, Sendable {
         if outcome.writes > 0 {
             logger.debug("storage.pass", metadata: ["rv": "\(snapshot.resourceVersion)", "writes": "\(outcome.writes)", "failures": "\(outcome.failures)"])
         }
-        return PassReport(plan: plan, writes: outcome.writes, failures: outcome.failures, errors: outcome.errors)
+        return PassReport(plan: plan, writes: outcome.writes, failures: outcome.failures, errors: outcome.errors, provisioned: outcome.provisioned)
     }
 
     static func timestamp() -> String {

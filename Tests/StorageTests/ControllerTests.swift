@@ -273,7 +273,9 @@ import Testing
         c.metadata.uid = nil
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await cache.run() }
-            group.addTask { try await controller.run() }
+            // The controller stops first: ClusterCache finishes its subscribers under its lock,
+            // so a subscriber still attached when the cache stops would re-enter that lock.
+            let running = Task { try await controller.run() }
             let clock = ContinuousClock()
             let deadline = clock.now + .seconds(10)
             while try await store.get(StorageClass.self, name: "local-path") == nil && clock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
@@ -283,6 +285,8 @@ import Testing
                 if try await store.get(PersistentVolumeClaim.self, namespace: "default", name: "web")?.phase == "Bound" { break }
                 try await Task.sleep(for: .milliseconds(10))
             }
+            running.cancel()
+            _ = try? await running.value
             group.cancelAll()
         }
         let bound = try #require(try await store.get(PersistentVolumeClaim.self, namespace: "default", name: "web"))
