@@ -60,9 +60,16 @@ struct LogsCommand: AsyncParsableCommand {
             throw CLIError(previous ? "previous terminated container \"\(found.container)\" in pod \"\(pod)\" not found"
                                     : "container \"\(found.container)\" in pod \"\(pod)\" has no logs yet (is `kplane up` running its pods?)")
         }
+        if !previous, let rotated = FileManager.default.contents(atPath: path + ".1") {
+            FileHandle.standardOutput.write(rotated)
+        }
         FileHandle.standardOutput.write(handle.readDataToEndOfFile())
         guard follow else { return }
         while true {
+            // A rotation truncates the file under us: start again from its beginning.
+            if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? UInt64, size < handle.offsetInFile {
+                handle.seek(toFileOffset: 0)
+            }
             let data = handle.readDataToEndOfFile()
             if !data.isEmpty { FileHandle.standardOutput.write(data) }
             try await Task.sleep(for: .milliseconds(200))
