@@ -254,7 +254,8 @@ actor PodWorker {
     }
 
     private func exited(_ name: String, instance: Int, status: Int32, signalled: Bool) {
-        guard var state = containers[name], state.instance == instance else { return }
+        // Only the first report of an instance's exit counts.
+        guard var state = containers[name], state.instance == instance, state.process != nil else { return }
         for t in state.probes { t.cancel() }
         state.probes = []
         state.process = nil
