@@ -68,12 +68,22 @@ public enum EndpointSliceSync {
     }
 
     /// Performs a plan through the store. Deletes go first so that a name can be reused.
+    /// A plan made from a cache that has not yet seen this controller's previous writes may
+    /// create what exists or touch what is gone: those conflicts are skipped, and the next
+    /// pass (which sees the store as it is) converges.
     public static func apply(_ plan: SliceReconciler.Plan, to store: any Store) async throws {
-        for slice in plan.delete {
-            _ = try await store.delete(ObjectKey(type: EndpointSlice.resourceType, namespace: slice.namespace, name: slice.name))
+        func tolerant(_ write: () async throws -> Void) async throws {
+            do {
+                try await write()
+            } catch let error as StoreError where [.alreadyExists, .notFound, .conflict].contains(error.reason) {
+                return
+            }
         }
-        for slice in plan.update { _ = try await store.update(Object(slice)) }
-        for slice in plan.create { _ = try await store.create(Object(slice)) }
+        for slice in plan.delete {
+            try await tolerant { _ = try await store.delete(ObjectKey(type: EndpointSlice.resourceType, namespace: slice.namespace, name: slice.name)) }
+        }
+        for slice in plan.update { try await tolerant { _ = try await store.update(Object(slice)) } }
+        for slice in plan.create { try await tolerant { _ = try await store.create(Object(slice)) } }
     }
 }
 
