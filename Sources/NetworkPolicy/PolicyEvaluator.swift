@@ -120,8 +120,7 @@ extension PolicyModel {
         let v4 = family(src, dst)
         let srcAddress = src.address ?? src.pod?.address(v4: v4)
         let dstAddress = dst.address ?? dst.pod?.address(v4: v4)
-        for (end, addr) in [(src, srcAddress), (dst, dstAddress)] {
-            if let pod = end.pod, addr == nil, !pod.hostNetwork { verdict.notes.append("\(pod.ref) has no \(v4 ? "IPv4" : "IPv6") address yet: ipBlocks cannot match it") }
+        for end in [src, dst] {
             if let pod = end.pod, pod.hostNetwork { verdict.notes.append("\(pod.ref) uses the host network: policies do not apply to it") }
         }
         if let s = src.pod, !s.hostNetwork {
@@ -133,6 +132,13 @@ extension PolicyModel {
             let dec = decide(.ingress, subject: d, peer: src.pod.flatMap { $0.hostNetwork ? nil : $0 }, peerAddress: srcAddress, destination: d, port: flow.port)
             verdict.ingress = dec
             if !dec.allowed { verdict.allowed = false }
+        }
+        // An address-less pod cannot match an ipBlock: worth saying when one is in play.
+        let blocks = [verdict.egress, verdict.ingress].compactMap { $0 }.flatMap(\.isolatedBy).contains { ref in
+            policies.first { $0.ref == ref }.map { p in (p.ingress + p.egress).contains { ($0.peers ?? []).contains { if case .ipBlock = $0 { return true } else { return false } } } } ?? false
+        }
+        for (end, addr) in [(src, srcAddress), (dst, dstAddress)] where blocks {
+            if let pod = end.pod, addr == nil, !pod.hostNetwork { verdict.notes.append("\(pod.ref) has no \(v4 ? "IPv4" : "IPv6") address yet: ipBlocks cannot match it") }
         }
         return verdict
     }
