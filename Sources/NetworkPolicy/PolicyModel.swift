@@ -72,6 +72,26 @@ public struct PolicyPod: Sendable, Hashable {
     public func address(v4: Bool) -> IPAddress? { ips.first { $0.isV4 == v4 } }
 }
 
+/// A label selector with its requirements worked out once (matching runs for every pod and
+/// every policy on each sync).
+public struct PolicySelector: Sendable, Hashable, CustomStringConvertible {
+    public let selector: LabelSelector
+    let requirements: [Requirement]
+
+    public init(_ selector: LabelSelector) {
+        self.selector = selector
+        requirements = selector.requirements
+    }
+
+    public func matches(_ labels: [String: String]?) -> Bool {
+        let l = labels ?? [:]
+        for r in requirements where !r.matches(l) { return false }
+        return true
+    }
+
+    public var description: String { requirements.map(\.description).joined(separator: ",") }
+}
+
 /// One `ports[]` entry of a rule, checked.
 public enum PolicyPort: Sendable, Hashable, CustomStringConvertible {
     /// Every port of a protocol (`protocol` without `port`).
@@ -123,7 +143,7 @@ public enum PolicyPort: Sendable, Hashable, CustomStringConvertible {
 public enum PolicyPeer: Sendable, Hashable, CustomStringConvertible {
     /// Pods chosen by selectors: no namespaceSelector means the policy's namespace; no
     /// podSelector means every pod of the chosen namespaces.
-    case pods(namespaceSelector: LabelSelector?, podSelector: LabelSelector?)
+    case pods(namespaceSelector: PolicySelector?, podSelector: PolicySelector?)
     /// Addresses: the CIDR minus its exceptions, as disjoint ranges.
     case ipBlock(cidr: String, except: [String], ranges: [AddressRange])
     /// Invalid (no selector and no block, or a bad CIDR): matches nothing.
@@ -138,7 +158,7 @@ public enum PolicyPeer: Sendable, Hashable, CustomStringConvertible {
             guard except.count == (block.except ?? []).count else { self = .invalid("ipBlock except"); return }
             self = .ipBlock(cidr: block.cidr, except: block.except ?? [], ranges: AddressRange.ranges(cidr: cidr, except: except))
         } else if p.podSelector != nil || p.namespaceSelector != nil {
-            self = .pods(namespaceSelector: p.namespaceSelector, podSelector: p.podSelector)
+            self = .pods(namespaceSelector: p.namespaceSelector.map(PolicySelector.init), podSelector: p.podSelector.map(PolicySelector.init))
         } else {
             self = .invalid("empty peer")
         }
@@ -148,18 +168,14 @@ public enum PolicyPeer: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .pods(let ns, let pod):
             var parts: [String] = []
-            if let ns { parts.append("namespaceSelector {\(PolicyPeer.text(ns))}") }
-            if let pod { parts.append("podSelector {\(PolicyPeer.text(pod))}") }
+            if let ns { parts.append("namespaceSelector {\(ns)}") }
+            if let pod { parts.append("podSelector {\(pod)}") }
             if ns == nil { parts.append("(in the policy's namespace)") }
             return parts.joined(separator: " ")
         case .ipBlock(let cidr, let except, _):
             return "ipBlock \(cidr)" + (except.isEmpty ? "" : " except \(except.joined(separator: ", "))")
         case .invalid(let why): return "invalid peer (\(why))"
         }
-    }
-
-    static func text(_ s: LabelSelector) -> String {
-        s.isEmpty ? "" : s.requirements.map(\.description).joined(separator: ",")
     }
 }
 
@@ -175,7 +191,7 @@ public struct PolicyRule: Sendable, Hashable {
 /// isolates, its rules.
 public struct CompiledPolicy: Sendable, Hashable {
     public var ref: ObjectRef
-    public var podSelector: LabelSelector
+    public var podSelector: PolicySelector
     public var isolatesIngress: Bool
     public var isolatesEgress: Bool
     public var ingress: [PolicyRule]
@@ -183,7 +199,7 @@ public struct CompiledPolicy: Sendable, Hashable {
 
     public init(_ policy: NetworkPolicy) {
         ref = ObjectRef(policy.namespace.isEmpty ? "default" : policy.namespace, policy.name)
-        podSelector = policy.spec.podSelector
+        podSelector = PolicySelector(policy.spec.podSelector)
         let types = policy.effectivePolicyTypes
         isolatesIngress = types.contains("Ingress")
         isolatesEgress = types.contains("Egress")

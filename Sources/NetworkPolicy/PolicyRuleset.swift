@@ -159,17 +159,21 @@ extension PolicyRuleset {
     /// Only what changed since `old` (element and counter changes); nil when nothing did.
     public func transaction(from old: PolicyRuleset) -> String? {
         precondition(old.table == table, "a diff is between two versions of one table")
+        return Self.transaction(table: table, from: (old.elements(), old.counters), to: (elements(), counters))
+    }
+
+    /// The same from element lines already worked out (the syncer keeps those of the kernel).
+    static func transaction(table: String, from before: ([String: Set<String>], Set<String>), to after: ([String: Set<String>], Set<String>)) -> String? {
         let t = "inet \(table)"
-        let before = old.elements(), after = elements()
         var deletes: [String] = [], adds: [String] = []
-        for name in after.keys.sorted() {
-            let o = before[name] ?? [], n = after[name]!
-            deletes += Self.elementLines("delete", t, name, o.subtracting(n).sorted())
-            adds += Self.elementLines("add", t, name, n.subtracting(o).sorted())
+        for name in after.0.keys.sorted() {
+            let o = before.0[name] ?? [], n = after.0[name]!
+            deletes += elementLines("delete", t, name, o.subtracting(n).sorted())
+            adds += elementLines("add", t, name, n.subtracting(o).sorted())
         }
         // Counter-map elements go before the counters they name; new counters before their elements.
-        let counterDeletes = old.counters.subtracting(counters).sorted().map { "delete counter \(t) \($0)" }
-        let counterAdds = counters.subtracting(old.counters).sorted().map { "add counter \(t) \($0)" }
+        let counterDeletes = before.1.subtracting(after.1).sorted().map { "delete counter \(t) \($0)" }
+        let counterAdds = after.1.subtracting(before.1).sorted().map { "add counter \(t) \($0)" }
         let lines = deletes + counterDeletes + counterAdds + adds
         return lines.isEmpty ? nil : lines.joined(separator: "\n") + "\n"
     }

@@ -8,6 +8,9 @@ public enum PolicyRulesetBuilder {
     /// and costs only the elements it touches.
     public struct ClassNumbers: Sendable {
         var numbers: [PolicyDirection: [ClassKey: UInt32]] = [.ingress: [:], .egress: [:]]
+        /// The last elements of each class and the entries they came from: most classes are
+        /// unchanged by a sync, and this skips their interval arithmetic.
+        var rendered: [PolicyDirection: [ClassKey: ([Entry], [PolicyRuleset.Allow])]] = [.ingress: [:], .egress: [:]]
         public init() {}
 
         mutating func number(_ key: ClassKey, _ d: PolicyDirection, keeping used: inout Set<UInt32>) -> UInt32 {
@@ -23,6 +26,7 @@ public enum PolicyRulesetBuilder {
         /// Forgets classes no pod has any more.
         mutating func retain(_ d: PolicyDirection, _ used: Set<UInt32>) {
             numbers[d] = numbers[d]!.filter { used.contains($0.value) }
+            rendered[d] = rendered[d]!.filter { numbers[d]![$0.key] != nil }
         }
     }
 
@@ -31,6 +35,12 @@ public enum PolicyRulesetBuilder {
     struct ClassKey: Hashable, Sendable {
         var isolating: [ObjectRef]
         var rules: [RuleKey]
+    }
+
+    /// Peer addresses and the ports a rule opens to them.
+    struct Entry: Hashable, Sendable {
+        var range: AddressRange
+        var ports: PortSet
     }
 
     struct RuleKey: Hashable, Sendable {
@@ -73,10 +83,15 @@ public enum PolicyRulesetBuilder {
                     mark = numbers.number(key, d, keeping: &used)
                     classOfKey[key] = mark
                     rs.counterOf[d]![mark] = counterName(d, isolating[0].ref)
-                    let entries = key.rules.flatMap { entriesOf($0, policyIndex[$0.policy]!, d, model, &peerCache) }
-                    for (range, ports) in disjoint(entries) {
-                        rs.allow[d]!.formUnion(elements(mark, range, ports))
+                    let entries = key.rules.flatMap { entriesOf($0, policyIndex[$0.policy]!, d, model, &peerCache) }.map { Entry(range: $0.0, ports: $0.1) }
+                    let allows: [PolicyRuleset.Allow]
+                    if let (previous, done) = numbers.rendered[d]![key], previous == entries {
+                        allows = done
+                    } else {
+                        allows = disjoint(entries.map { ($0.range, $0.ports) }).flatMap { elements(mark, $0.0, $0.1) }
+                        numbers.rendered[d]![key] = (entries, allows)
                     }
+                    rs.allow[d]!.formUnion(allows)
                 }
                 for ip in pod.ips { rs.classes[d]![ip] = mark }
             }

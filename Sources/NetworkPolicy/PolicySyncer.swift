@@ -19,7 +19,8 @@ public actor PolicySyncer {
 
     public let table: String
     private let execute: Executor
-    private var applied: PolicyRuleset?
+    /// Element lines and counters in the kernel (nil: unknown, load everything).
+    private var applied: ([String: Set<String>], Set<String>)?
     private var numbers = PolicyRulesetBuilder.ClassNumbers()
     private var replaceOnNextFull = true
 
@@ -33,7 +34,8 @@ public actor PolicySyncer {
     public func sync(_ model: PolicyModel) async throws -> Report {
         let desired = PolicyRulesetBuilder.build(model, table: table, numbers: &numbers)
         let full = applied == nil
-        let script = applied.map { desired.transaction(from: $0) } ?? desired.fullTransaction(replacing: replaceOnNextFull)
+        let desiredElements = (desired.elements(), desired.counters)
+        let script = applied.map { PolicyRuleset.transaction(table: table, from: $0, to: desiredElements) } ?? desired.fullTransaction(replacing: replaceOnNextFull)
         if let script {
             do {
                 try await execute(script)
@@ -43,7 +45,7 @@ public actor PolicySyncer {
                 throw error
             }
         }
-        applied = desired
+        applied = desiredElements
         replaceOnNextFull = false
         return Report(full: full, changed: script != nil, elements: desired.elementCount, transactionBytes: script?.utf8.count ?? 0, ruleset: desired)
     }
