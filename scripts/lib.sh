@@ -2,7 +2,7 @@
 # its tests use. Sourced, not run.
 
 # Debian packages: SQLite headers for the store; the real clients and tools the tests drive.
-KPLANE_PACKAGES="libsqlite3-dev iproute2 nftables conntrack dnsutils curl procps psmisc util-linux e2fsprogs"
+KPLANE_PACKAGES="libsqlite3-dev iproute2 nftables conntrack dnsutils curl wget python3 procps psmisc util-linux e2fsprogs mount"
 
 ensure_swift() {
     if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then

@@ -75,7 +75,15 @@ public final class ClusterCache: ServiceLifecycle.Service, Sendable {
     }
 
     public func run() async throws {
-        defer { state.withLock { state in for c in state.subscribers.values { c.finish() } } }
+        defer {
+            // Finished outside the lock: each subscriber's termination handler takes it.
+            let subscribers = state.withLock { state in
+                let all = Array(state.subscribers.values)
+                state.subscribers = [:]
+                return all
+            }
+            for c in subscribers { c.finish() }
+        }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await listAndWatch()

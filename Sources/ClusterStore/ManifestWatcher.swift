@@ -49,12 +49,13 @@ public final class ManifestWatcher: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    /// File names with their contents' hash; any edit, addition or removal changes it.
-    func fingerprint() -> [String: Int] {
-        var result: [String: Int] = [:]
+    /// File names with their contents; any edit, addition or removal changes it. (Contents,
+    /// not `Data.hashValue`: Foundation hashes only a prefix of the bytes.)
+    func fingerprint() -> [String: Data] {
+        var result: [String: Data] = [:]
         for path in paths {
             for file in (try? Manifest.files(at: path, recursive: recursive)) ?? [] {
-                result[file] = FileManager.default.contents(atPath: file)?.hashValue ?? 0
+                result[file] = FileManager.default.contents(atPath: file) ?? Data()
             }
         }
         return result

@@ -27,6 +27,16 @@ struct GetCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let kinds = arguments.first else { throw ValidationError("You must specify the type of resource to get.") }
+        // kubectl's `get pod/web svc/api` form: one kind/name per argument.
+        if arguments.allSatisfy({ $0.contains("/") }) {
+            for arg in arguments {
+                let parts = arg.split(separator: "/", maxSplits: 1).map(String.init)
+                var single = self
+                single.arguments = parts
+                try await single.run()
+            }
+            return
+        }
         let types = try resourceTypes(kinds)
         let names = Array(arguments.dropFirst())
         let query = try selector.map { text -> LabelQuery in

@@ -10,9 +10,26 @@ struct PodLocator {
     var directory: PodDirectory
     var container: String
 
-    static func find(store: StoreOptions, namespace: String?, name: String, container: String?) async throws -> PodLocator {
+    /// `NAME`, `pod/NAME`, or `deploy/NAME` (a ready pod of the Deployment, as kubectl picks).
+    static func find(store: StoreOptions, namespace: String?, name target: String, container: String?) async throws -> PodLocator {
         let ns = namespace ?? "default"
-        guard let pod = try await store.open().get(Pod.self, namespace: ns, name: name) else {
+        let db = try store.open()
+        var name = target
+        if let slash = target.firstIndex(of: "/") {
+            let kind = String(target[..<slash])
+            name = String(target[target.index(after: slash)...])
+            if Scheme.type(named: kind) == Deployment.resourceType {
+                guard let d = try await db.get(Deployment.self, namespace: ns, name: name) else {
+                    throw CLIError("Error from server (NotFound): deployments.apps \"\(name)\" not found")
+                }
+                let pods = try await db.list(Pod.self, namespace: ns).filter { d.spec.selector?.matches($0.labels) ?? false }
+                guard let pick = pods.first(where: \.isReady) ?? pods.first else { throw CLIError("no pods found for deployment \(name)") }
+                name = pick.name
+            } else if Scheme.type(named: kind) != Pod.resourceType {
+                throw CLIError("cannot exec into or read logs of a \(kind)")
+            }
+        }
+        guard let pod = try await db.get(Pod.self, namespace: ns, name: name) else {
             throw CLIError("Error from server (NotFound): pods \"\(name)\" not found")
         }
         let names = pod.spec.containers.map(\.name)
@@ -43,9 +60,16 @@ struct LogsCommand: AsyncParsableCommand {
             throw CLIError(previous ? "previous terminated container \"\(found.container)\" in pod \"\(pod)\" not found"
                                     : "container \"\(found.container)\" in pod \"\(pod)\" has no logs yet (is `kplane up` running its pods?)")
         }
+        if !previous, let rotated = FileManager.default.contents(atPath: path + ".1") {
+            FileHandle.standardOutput.write(rotated)
+        }
         FileHandle.standardOutput.write(handle.readDataToEndOfFile())
         guard follow else { return }
         while true {
+            // A rotation truncates the file under us: start again from its beginning.
+            if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? UInt64, size < handle.offsetInFile {
+                handle.seek(toFileOffset: 0)
+            }
             let data = handle.readDataToEndOfFile()
             if !data.isEmpty { FileHandle.standardOutput.write(data) }
             try await Task.sleep(for: .milliseconds(200))

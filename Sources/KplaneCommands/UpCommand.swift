@@ -27,6 +27,7 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup(title: "Ingress") var ingress: IngressOptions
     @OptionGroup(title: "Service proxy") var proxy: ProxyOptions
     @OptionGroup(title: "Service controllers") var serviceControllers: ServiceControllerOptions
+    @OptionGroup(title: "Storage") var storage: StorageOptions
     @OptionGroup(title: "Network policy") var policy: PolicyOptions
     @Option(name: .shortAndLong, help: "Manifests to apply at start and keep applied (file, folder); repeatable.")
     var filename: [String] = []
@@ -50,6 +51,8 @@ struct UpCommand: AsyncParsableCommand {
     var podUser = "nobody"
     @Option(help: "First container restart back-off in seconds (kubelet: 10, doubling to 30×).")
     var restartBackoff: Double = 10
+    @Option(help: "Rotate a container's log when it grows past this many MiB.")
+    var containerLogMaxSize = 10
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
@@ -135,7 +138,8 @@ struct UpCommand: AsyncParsableCommand {
         if selected.contains("controllers") {
             services.append(DeploymentController(cache: cache, logger: logger))
             services += try serviceControllers.makeServices(cache: cache, logger: logger)
-            report.append(("controllers", "deployments, endpointslices, endpoints mirroring, load balancer addresses"))
+            services.append(storage.makeController(cache: cache, stateDir: stateDir, nodeName: node.nodeName, logger: logger))
+            report.append(("controllers", "deployments, endpointslices, endpoints mirroring, load balancer addresses, volumes (binder, local-path provisioner)"))
         }
         if selected.contains("pods") {
             if let reason = PodRuntimeService.unavailableReason() { throw CLIError("component pods \(reason)") }
@@ -188,7 +192,8 @@ extension UpCommand {
             podCIDR: cidr, clusterDomain: clusterDomain,
             clusterDNS: CIDR(serviceCIDR)!.network.advanced(by: 10).description,
             podsDirectory: (stateDir as NSString).appendingPathComponent("pods"),
-            defaultUser: (user.pointee.pw_uid, user.pointee.pw_gid))
+            defaultUser: (user.pointee.pw_uid, user.pointee.pw_gid),
+            logSizeLimit: containerLogMaxSize * 1024 * 1024)
     }
 
     /// The node's first IPv4 address that is neither loopback nor a pod address.

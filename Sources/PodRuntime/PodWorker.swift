@@ -91,8 +91,22 @@ actor PodWorker {
         }
     }
 
+    /// Rotates container logs past the size limit (copy, then truncate in place: the
+    /// container keeps writing to the same open file, as logrotate's copytruncate does).
+    private func rotateLogs() {
+        for name in containers.keys {
+            let path = directory.log(name)
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > node.logSizeLimit else { continue }
+            let rotated = path + ".1"
+            try? FileManager.default.removeItem(atPath: rotated)
+            try? FileManager.default.copyItem(atPath: path, toPath: rotated)
+            truncate(path, 0)
+        }
+    }
+
     /// One pass: make whatever is missing exist, start what is due.
     private func step() async {
+        rotateLogs()
         if !networkReady {
             do {
                 try directory.create()
@@ -240,7 +254,8 @@ actor PodWorker {
     }
 
     private func exited(_ name: String, instance: Int, status: Int32, signalled: Bool) {
-        guard var state = containers[name], state.instance == instance else { return }
+        // Only the first report of an instance's exit counts.
+        guard var state = containers[name], state.instance == instance, state.process != nil else { return }
         for t in state.probes { t.cancel() }
         state.probes = []
         state.process = nil

@@ -235,7 +235,8 @@ func expectStoreError(_ reason: StoreError.Reason, _ message: String? = nil, _ b
             #expect(event.object.name == "web")
             break
         }
-        #expect(ContinuousClock.now - began < .milliseconds(100))
+        // The 100 ms goal is measured by bench/store; here only "promptly", on a busy machine.
+        #expect(ContinuousClock.now - began < .seconds(2))
     }
 
     @Test func permissionsAndPersistence() async throws {
@@ -296,7 +297,8 @@ func expectStoreError(_ reason: StoreError.Reason, _ message: String? = nil, _ b
         try await Task.sleep(for: .milliseconds(50))
         _ = try await store.apply((0..<50).map { i in try object("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c\(i)}") })
         for i in 50..<60 { _ = try await store.create(try object("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c\(i)}")) }
-        try await Task.sleep(for: .milliseconds(400))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while passes.values.last != 60 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         let seen = passes.values
         #expect(seen.last == 60)
         #expect(seen.count <= 5, "a burst of 60 changes should cost a few passes, not \(seen.count)")

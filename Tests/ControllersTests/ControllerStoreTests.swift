@@ -7,7 +7,7 @@ import Testing
 /// The controllers running against a MemoryStore through a ClusterCache.
 @Suite("Controllers over a store")
 struct ControllerStoreTests {
-    static func eventually(_ timeout: Duration = .seconds(5), _ check: () async throws -> Bool) async throws -> Bool {
+    static func eventually(_ timeout: Duration = .seconds(30), _ check: () async throws -> Bool) async throws -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {

@@ -78,8 +78,10 @@ struct EndToEndTests {
         let clock = ContinuousClock()
         let t0 = clock.now
         let refused = try await sandbox.client(pod: 1, "tcp", "10.96.0.12", 80, count: 1)
+        // REFUSED (not TIMEOUT) is the proof of an immediate reject; the wall-clock bound only
+        // guards against a client that waited out its timeout, with room for a busy machine.
         #expect(refused == ["REFUSED"])
-        #expect(clock.now - t0 < .seconds(1))
+        #expect(clock.now - t0 < .seconds(5))
         let unknownPort = try await sandbox.client(pod: 1, "tcp", "10.96.0.10", 81, count: 1)
         #expect(unknownPort == ["REFUSED"])
 

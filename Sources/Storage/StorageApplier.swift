@@ -1,0 +1,191 @@
+import ClusterStore
+import KubeModel
+import Logging
+
+/// Runs a plan: store writes and volume work, operation by operation. A failed step skips
+/// the rest of its operation and reports the failure on the claim or volume; other
+/// operations go on. Writes keep the fields kplane does not model (they are merged into the
+/// stored object) and carry the newest resourceVersion this pass has seen, so a change by
+/// someone else in between is a conflict, retried on the next pass.
+struct StorageApplier {
+    let store: any Store
+    let host: (any VolumeHost)?
+    let logger: Logger
+    let now: String
+    /// The newest stored version of each object this pass touched or read.
+    var latest: [ObjectKey: Object]
+
+    /// What a run did.
+    struct Outcome {
+        var writes = 0
+        var failures = 0
+        var provisioned: [Duration] = []
+        var highestResourceVersion: Int64 = 0
+        var errors: [String] = []
+    }
+
+    init(store: any Store, host: (any VolumeHost)?, snapshot: CacheSnapshot, logger: Logger, now: String) {
+        self.store = store
+        self.host = host
+        self.logger = logger
+        self.now = now
+        latest = [:]
+        for type in [PersistentVolume.resourceType, PersistentVolumeClaim.resourceType] {
+            for object in snapshot.objects(type) { latest[object.key] = object }
+        }
+    }
+
+    /// Status updates replace the whole status; spec updates replace these fields entirely
+    /// (so removals count) and merge everything else.
+    static let ownedPaths: [[String]] = [["metadata", "annotations"], ["metadata", "finalizers"], ["spec", "claimRef"], ["spec", "capacity"]]
+
+    mutating func apply(_ plan: StoragePlan) async -> Outcome {
+        var outcome = Outcome()
+        for operation in plan.operations {
+            for step in operation.steps {
+                do {
+                    let clock = ContinuousClock()
+                    let start = clock.now
+                    try await run(step, &outcome)
+                    if case .provision = step { outcome.provisioned.append(clock.now - start) }
+                } catch is CancellationError {
+                    return outcome
+                } catch let pending as ResizePending {
+                    if case .claim(let claim, _, _)? = operation.onFailure {
+                        await report(claim: claim, type: ClaimCondition.fileSystemResizePending, reason: "FileSystemResizePending", message: pending.message, &outcome)
+                    }
+                    break
+                } catch {
+                    outcome.failures += 1
+                    outcome.errors.append("\(step): \(error)")
+                    logger.warning("storage.step.failed", metadata: ["step": "\(step)", "error": "\(error)"])
+                    await reportFailure(operation.onFailure, error: error, &outcome)
+                    break
+                }
+            }
+        }
+        return outcome
+    }
+
+    struct ResizePending: Error { var message: String }
+
+    private mutating func run(_ step: StorageStep, _ outcome: inout Outcome) async throws {
+        switch step {
+        case .updateVolume(let volume):
+            try await write(Object(volume), status: false, &outcome)
+        case .updateVolumeStatus(let volume):
+            try await write(Object(volume), status: true, &outcome)
+        case .updateClaim(let claim):
+            try await write(Object(claim), status: false, &outcome)
+        case .updateClaimStatus(let claim):
+            try await write(Object(claim), status: true, &outcome)
+        case .createVolume(let volume):
+            do {
+                record(try await store.create(Object(volume)), &outcome)
+            } catch let error as StoreError where error.reason == .alreadyExists {
+                // Created by an earlier, interrupted pass.
+            }
+        case .createClass(let sc):
+            do {
+                record(try await store.create(Object(sc)), &outcome)
+            } catch let error as StoreError where error.reason == .alreadyExists {}
+        case .deleteVolume(let name):
+            do {
+                if let left = try await store.delete(ObjectKey(type: PersistentVolume.resourceType, namespace: "", name: name)) {
+                    outcome.highestResourceVersion = max(outcome.highestResourceVersion, Int64(left.resourceVersion) ?? 0)
+                }
+                outcome.writes += 1
+            } catch let error as StoreError where error.reason == .notFound {}
+        case .provision(let volume):
+            try await requireHost().create(volume)
+        case .mount(let volume):
+            try await requireHost().mount(volume)
+        case .expand(let volume, let bytes):
+            if case .pending(let why) = try await requireHost().expand(volume, to: bytes) { throw ResizePending(message: why) }
+        case .removeData(let volume):
+            try await requireHost().remove(volume)
+        }
+    }
+
+    private func requireHost() throws -> any VolumeHost {
+        guard let host else { throw VolumeError("this controller has no volume host (provisioning is off)") }
+        return host
+    }
+
+    private mutating func write(_ typed: Object, status: Bool, _ outcome: inout Outcome) async throws {
+        let base = latest[typed.key] ?? typed
+        var object = base
+        if status {
+            object.setField("status", typed.status)
+        } else {
+            object.replaceJSON(base.json.merging(typed.json))
+            for path in StorageApplier.ownedPaths {
+                object.replaceJSON(StorageApplier.setting(object.json, path, StorageApplier.value(typed.json, path)))
+            }
+            object.setMeta("resourceVersion", base.json["metadata"]?["resourceVersion"])
+        }
+        let written = status ? try await store.updateStatus(object) : try await store.update(object)
+        record(written, &outcome)
+    }
+
+    private mutating func record(_ object: Object, _ outcome: inout Outcome) {
+        latest[object.key] = object
+        outcome.writes += 1
+        outcome.highestResourceVersion = max(outcome.highestResourceVersion, Int64(object.resourceVersion) ?? 0)
+    }
+
+    static func value(_ json: JSONValue, _ path: [String]) -> JSONValue? {
+        var v: JSONValue? = json
+        for key in path { v = v?[key] }
+        return v
+    }
+
+    static func setting(_ json: JSONValue, _ path: [String], _ value: JSONValue?) -> JSONValue {
+        guard let first = path.first, case .object(var map) = json else { return json }
+        if path.count == 1 {
+            map[first] = value
+        } else {
+            let child = map[first] ?? .object([:])
+            if value == nil && map[first] == nil { return json }
+            map[first] = setting(child, Array(path.dropFirst()), value)
+        }
+        return .object(map)
+    }
+
+    // MARK: - Failures
+
+    private mutating func reportFailure(_ report: FailureReport?, error: any Error, _ outcome: inout Outcome) async {
+        switch report {
+        case .claim(let claim, let reason, let prefix)?:
+            let type = reason == "VolumeResizeFailed" ? ClaimCondition.controllerResizeError : ClaimCondition.pending
+            await self.report(claim: claim, type: type, reason: reason, message: "\(prefix): \(error)", &outcome)
+        case .volume(let volume, let reason, let prefix)?:
+            let key = ObjectKey(type: PersistentVolume.resourceType, namespace: "", name: volume.name)
+            guard let stored = latest[key], var typed = try? stored.decode(PersistentVolume.self) else { return }
+            let message = "\(prefix): \(error)"
+            if typed.status.phase == Phase.failed && typed.status.message == message { return }
+            if typed.status.phase != Phase.failed { typed.status.lastPhaseTransitionTime = now }
+            typed.status.phase = Phase.failed
+            typed.status.message = message
+            typed.status.reason = reason
+            do { try await write(Object(typed), status: true, &outcome) } catch {
+                logger.warning("storage.report.failed", metadata: ["volume": "\(volume.name)", "error": "\(error)"])
+            }
+        case nil:
+            return
+        }
+    }
+
+    private mutating func report(claim: PersistentVolumeClaim, type: String, reason: String, message: String, _ outcome: inout Outcome) async {
+        let key = ObjectKey(type: PersistentVolumeClaim.resourceType, namespace: claim.namespace, name: claim.name)
+        guard let stored = latest[key], var typed = try? stored.decode(PersistentVolumeClaim.self) else { return }
+        var conditions = typed.status.conditions ?? []
+        if let existing = conditions.first(where: { $0.type == type }), existing.reason == reason, existing.message == message { return }
+        conditions.removeAll { $0.type == type }
+        conditions.append(Condition(type: type, status: "True", reason: reason, message: message, lastTransitionTime: now))
+        typed.status.conditions = conditions
+        do { try await write(Object(typed), status: true, &outcome) } catch {
+            logger.warning("storage.report.failed", metadata: ["claim": "\(claim.namespace)/\(claim.name)", "error": "\(error)"])
+        }
+    }
+}
