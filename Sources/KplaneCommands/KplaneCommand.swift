@@ -12,7 +12,7 @@ public struct KplaneCommand: AsyncParsableCommand {
         version: KplaneVersion.string,
         subcommands: [
             UpCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self, DeleteCommand.self,
-            CreateCommand.self, LogsCommand.self, ExecCommand.self, RolloutCommand.self, DNSCommand.self, IngressCommand.self, ProxyCommand.self, VersionCommand.self,
+            CreateCommand.self, LogsCommand.self, ExecCommand.self, RolloutCommand.self, DNSCommand.self, IngressCommand.self, ProxyCommand.self, PolicyCommand.self, VersionCommand.self,
         ]
     )
 

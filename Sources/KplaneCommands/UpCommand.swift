@@ -6,6 +6,7 @@ import Foundation
 import KubeModel
 import Logging
 import Metrics
+import NetworkPolicy
 import PodRuntime
 import ServiceProxy
 import Prometheus
@@ -17,7 +18,7 @@ struct UpCommand: AsyncParsableCommand {
 
     /// Every component name, in start order; `implemented` are those this build has.
     static let componentNames = ["controllers", "dns", "ingress", "pods", "proxy", "policy"]
-    static let implemented: [String] = ["controllers", "dns", "ingress", "pods", "proxy"]
+    static let implemented: [String] = ["controllers", "dns", "ingress", "pods", "proxy", "policy"]
     /// Components that need root; left out with a note when not root and not asked for.
     static let needRoot: Set<String> = ["pods", "proxy", "policy"]
 
@@ -27,6 +28,7 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup(title: "Service proxy") var proxy: ProxyOptions
     @OptionGroup(title: "Service controllers") var serviceControllers: ServiceControllerOptions
     @OptionGroup(title: "Storage") var storage: StorageOptions
+    @OptionGroup(title: "Network policy") var policy: PolicyOptions
     @Option(name: .shortAndLong, help: "Manifests to apply at start and keep applied (file, folder); repeatable.")
     var filename: [String] = []
     @Flag(name: .shortAndLong, help: "Read manifest folders recursively.")
@@ -150,6 +152,11 @@ struct UpCommand: AsyncParsableCommand {
         if selected.contains("proxy") {
             services.append(try proxy.makeService(cache: cache, logger: logger, nodeName: node.nodeName, nodeIPs: [node.nodeIP], podCIDRs: podCIDR, serviceCIDRs: serviceCIDR))
             report.append(("proxy", "nftables table inet kplane (cluster IPs, node ports on \(node.nodeIP), load balancer addresses)"))
+        }
+        if selected.contains("policy") {
+            if let reason = PolicyOptions.unavailableReason() { throw CLIError("component policy: \(reason)") }
+            services.append(policy.makeService(cache: cache, logger: logger))
+            report.append(("policy", "nftables table inet \(PolicyRuleset.defaultTable) (NetworkPolicy, hooks forward and input)"))
         }
         if selected.contains("ingress") {
             services.append(try ingress.makeService(cache: cache, store: db, stateDir: stateDir, nodeIP: node.nodeIP, logger: logger))

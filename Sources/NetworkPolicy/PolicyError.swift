@@ -1,0 +1,19 @@
+/// A failure of the policy component's I/O shell, with what was attempted.
+public struct PolicyError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case notRoot
+        case missingTool
+        case nftFailed
+        case badInput
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
