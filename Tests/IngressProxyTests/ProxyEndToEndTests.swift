@@ -183,9 +183,9 @@ struct ProxyEndToEndTests {
         let pipelined = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nPUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
             + "GET /c HTTP/1.1\r\nHost: x\r\nExpect: nothing\r\nContent-Length: 0\r\n\r\nGET /%zz HTTP/1.1\r\nHost: x\r\n\r\nGET /e HTTP/1.1\r\nHost: x\r\n\r\n"
         let (received, _) = await rawExchange(port: port, send: pipelined)
-        let statuses = received.components(separatedBy: "\r\n").filter { $0.hasPrefix("HTTP/1.1 ") }
+        let statuses = received.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("HTTP/1.1 ") }.map(String.init)
         #expect(statuses == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 400 Bad Request"], "\(received)")
-        let paths = received.components(separatedBy: "\n").filter { $0.hasPrefix("path=") }
+        let paths = received.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("path=") }.map(String.init)
         #expect(paths == ["path=/slow", "path=/b", "path=/c"], "\(received)")
         #expect(received.contains("method=PUT\npath=/b\nreceived=3\n"), "\(received)")
     }

@@ -6,7 +6,6 @@ import NIOHTTP1
 struct HTTP1ServerHandlers {
     let encoder: HTTPResponseEncoder
     let decoder: ByteToMessageHandler<HTTPRequestDecoder>
-    let errors: HTTPServerProtocolErrorHandler
 }
 
 /// Proxies the requests of one client connection (HTTP/1.1) or one stream (HTTP/2, behind
@@ -36,6 +35,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     private var tables: IngressState.Snapshot?
     /// Whether the client channel reads (autoRead), to change it only when needed.
     private var clientReading = true
+    /// HTTP/1: the response encoder's context. Responses relayed from a backend are written
+    /// from there as bytes (the head serialized once, body buffers as they come), skipping the
+    /// encoder; responses kplane makes itself go through the encoder.
+    private var rawWriter: ChannelHandlerContext?
+    /// The relayed body is re-chunked for the client (the backend sent no Content-Length).
+    private var chunkedOut = false
     /// Parts of pipelined requests that arrived before the current exchange finished.
     private var queued = CircularBuffer<HTTPServerRequestPart>()
     private var draining = false
@@ -99,6 +104,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         self.context = context
         client = context.channel.remoteAddress?.ipAddress ?? ""
         pool = shared.pools.pool(for: context.eventLoop)
+        if let h1 { rawWriter = try? context.pipeline.syncOperations.context(handler: h1.encoder) }
         listenPortText = String(listenPort)
         if h1 != nil { becomeIdle(limit: shared.configuration.headerReadTimeout) }
     }
@@ -166,6 +172,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A malformed request: 400 unless a response is under way (as HTTPServerProtocolErrorHandler).
+        if error is HTTPParserError, let raw = rawWriter, !responseStarted || responseEnded {
+            var buffer = raw.channel.allocator.buffer(capacity: 80)
+            buffer.writeStaticString("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+            raw.writeAndFlush(NIOAny(buffer), promise: nil)
+        }
         context.close(promise: nil)
     }
 
@@ -446,8 +458,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         guard phase == .streaming, let context else { return }
         if head.status.code < 200 && head.status != .switchingProtocols {
             // Interim answers (100 Continue for `Expect: 100-continue` uploads) pass through on HTTP/1.1.
-            if h1 != nil && head.status == .continue {
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: clientVersion, status: .continue))), promise: nil)
+            if let raw = rawWriter, head.status == .continue {
+                var buffer = raw.channel.allocator.buffer(capacity: 32)
+                buffer.writeStaticString(clientVersion.minor == 0 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n")
+                raw.writeAndFlush(NIOAny(buffer), promise: nil)
             }
             return
         }
@@ -457,15 +471,33 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         lastUpstreamActivity = .now()
         if isUpgrade && head.status == .switchingProtocols {
             phase = .upgrading
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: clientVersion, status: head.status, headers: head.headers))), promise: nil)
-            clientUnflushed = true
+            if let raw = rawWriter {
+                var buffer = raw.channel.allocator.buffer(capacity: 256)
+                ProxyHandler.writeStatusLine(&buffer, version: clientVersion, status: head.status)
+                for (name, value) in head.headers {
+                    switch HeaderName(name) {
+                    case .contentLength, .transferEncoding: continue
+                    default: ProxyHandler.writeField(&buffer, name, value)
+                    }
+                }
+                buffer.writeStaticString("\r\n")
+                raw.write(NIOAny(buffer), promise: nil)
+                clientUnflushed = true
+            }
             return
         }
         upstreamKeepAlive = head.isKeepAlive
         var connection = ConnectionTokens()
-        for (name, value) in head.headers where HeaderName(name) == .connection { connection.add(value) }
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(head.headers.count + 2)
+        var size = 64
+        for (name, value) in head.headers {
+            size += name.utf8.count + value.utf8.count + 4
+            if HeaderName(name) == .connection { connection.add(value) }
+        }
+        guard let raw = rawWriter else { return relayHeadAsParts(head, connection: connection) }
+
+        // HTTP/1: the head is written here as one buffer, below the response encoder.
+        var buffer = raw.channel.allocator.buffer(capacity: size + (setCookie?.utf8.count ?? 0) + 48)
+        ProxyHandler.writeStatusLine(&buffer, version: clientVersion, status: head.status)
         var hasLength = false
         for (name, value) in head.headers {
             switch HeaderName(name) {
@@ -476,24 +508,89 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             default:
                 if connection.lists(name) { continue }
             }
+            ProxyHandler.writeField(&buffer, name, value)
+        }
+        if let setCookie { ProxyHandler.writeField(&buffer, "set-cookie", setCookie) }
+        let hasBody = method != .HEAD && head.status.mayHaveResponseBody
+        chunkedOut = false
+        if hasBody && !hasLength {
+            // The backend's framing (chunked or until close) was decoded away: re-frame.
+            if clientVersion.minor >= 1 {
+                chunkedOut = true
+                buffer.writeStaticString("transfer-encoding: chunked\r\n")
+            } else {
+                keepAlive = false
+            }
+        }
+        if isUpgrade { keepAlive = false }
+        if !keepAlive {
+            buffer.writeStaticString("connection: close\r\n")
+        } else if clientVersion.minor == 0 {
+            buffer.writeStaticString("connection: keep-alive\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        raw.write(NIOAny(buffer), promise: nil)
+        clientUnflushed = true
+    }
+
+    /// HTTP/2 streams: the head goes through the stream's codec as an `HTTPResponseHead`.
+    private func relayHeadAsParts(_ head: HTTPResponseHead, connection: ConnectionTokens) {
+        guard let context else { return }
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(head.headers.count + 1)
+        for (name, value) in head.headers {
+            switch HeaderName(name) {
+            case .connection, .hopByHop, .transferEncoding, .upgrade:
+                continue
+            default:
+                if connection.lists(name) { continue }
+            }
             headers.add(name: name, value: value)
         }
         if let setCookie { headers.add(name: "set-cookie", value: setCookie) }
-        if h1 != nil {
-            if clientVersion.minor == 0 && !hasLength && method != .HEAD { keepAlive = false }
-            if isUpgrade { keepAlive = false }
-            if !keepAlive { headers.add(name: "connection", value: "close") } else if clientVersion.minor == 0 { headers.add(name: "connection", value: "keep-alive") }
-        }
-        let version = h1 == nil ? HTTPVersion.http2 : clientVersion
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: head.status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http2, status: head.status, headers: headers))), promise: nil)
         clientUnflushed = true
+    }
+
+    static func writeStatusLine(_ buffer: inout ByteBuffer, version: HTTPVersion, status: HTTPResponseStatus) {
+        buffer.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        let code = Int(status.code)
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code / 100 % 10))
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code / 10 % 10))
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code % 10))
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(status.reasonPhrase)
+        buffer.writeStaticString("\r\n")
+    }
+
+    static func writeField(_ buffer: inout ByteBuffer, _ name: String, _ value: String) {
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        buffer.writeString(value)
+        buffer.writeStaticString("\r\n")
     }
 
     func upstreamBody(_ body: ByteBuffer) {
         guard let context else { return }
         if phase == .upgrading { return }
         bytesOut += Int64(body.readableBytes)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        if let raw = rawWriter {
+            if chunkedOut {
+                guard body.readableBytes > 0 else { return }
+                var size = raw.channel.allocator.buffer(capacity: 20)
+                size.writeString(String(body.readableBytes, radix: 16))
+                size.writeStaticString("\r\n")
+                raw.write(NIOAny(size), promise: nil)
+                raw.write(NIOAny(body), promise: nil)
+                var crlf = raw.channel.allocator.buffer(capacity: 2)
+                crlf.writeStaticString("\r\n")
+                raw.write(NIOAny(crlf), promise: nil)
+            } else {
+                raw.write(NIOAny(body), promise: nil)
+            }
+        } else {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
         clientUnflushed = true
         if !context.channel.isWritable { upstream?.setReading(false) }
     }
@@ -502,7 +599,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         lastUpstreamActivity = .now()
         if clientUnflushed {
             clientUnflushed = false
-            context?.flush()
+            if let raw = rawWriter { raw.flush() } else { context?.flush() }
         }
     }
 
@@ -511,7 +608,16 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         if phase == .upgrading { return switchToTunnel(context) }
         guard phase == .streaming else { return }
         responseEnded = true
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if let raw = rawWriter {
+            if chunkedOut {
+                var last = raw.channel.allocator.buffer(capacity: 5)
+                last.writeStaticString("0\r\n\r\n")
+                raw.write(NIOAny(last), promise: nil)
+            }
+            raw.flush()
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
         clientUnflushed = false
         if requestEnded {
             finishExchange(reuseUpstream: upstreamKeepAlive)
@@ -569,7 +675,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             return
         }
         phase = .upgraded
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        rawWriter?.flush()
+        rawWriter = nil
         responseEnded = true
         requestEnded = true
         logExchange()
@@ -589,7 +696,6 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             let clientPipeline = context.pipeline.syncOperations
             try clientPipeline.addHandler(clientGlue, position: .after(h1.decoder))
             clientPipeline.removeHandler(h1.encoder, promise: nil)
-            clientPipeline.removeHandler(h1.errors, promise: nil)
             clientPipeline.removeHandler(context: context, promise: nil)
             clientPipeline.removeHandler(h1.decoder, promise: nil)
             _ = try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
