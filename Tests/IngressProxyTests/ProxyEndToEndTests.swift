@@ -137,6 +137,99 @@ struct ProxyEndToEndTests {
         #expect(body.range(of: "x-request-id=[0-9a-f]{32}\n", options: .regularExpression) != nil)
     }
 
+    @Test func hopByHopHeadersAreDroppedBothWays() async throws {
+        let h = try await ProxyHarness.start(backends: ["web"])
+        defer { Task { await h.stop() } }
+        h.install(h.services() + Fixtures.kplaneClass + """
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: a, namespace: default}
+        spec: {defaultBackend: {service: {name: web, port: {number: 8080}}}}
+        """)
+        let (code, body) = try await h.get("x", "/hdr", extra: [
+            "-D", "-", "-H", "Connection: keep-alive, X-Secret", "-H", "X-Secret: s", "-H", "Keep-Alive: timeout=9",
+            "-H", "Proxy-Connection: x", "-H", "Cookie: a=b", "-H", "X-Real-IP: 6.6.6.6",
+        ])
+        #expect(code == 200)
+        #expect(body.contains("x-secret=\n") && body.contains("keep-alive=\n") && body.contains("connection=\n"), "\(body)")
+        #expect(body.contains("cookie=a=b\n") && body.contains("x-real-ip=127.0.0.1\n"), "\(body)")
+        // The backend's `Keep-Alive` response header stays between the proxy and the backend.
+        let head = body.lowercased().components(separatedBy: "\r\n\r\n").first ?? ""
+        #expect(!head.contains("keep-alive:") && head.contains("x-backend: web"), "\(head)")
+    }
+
+    @Test func idleAndHeaderReadTimeoutsCloseConnections() async throws {
+        var config = ProxyConfiguration()
+        config.headerReadTimeout = .milliseconds(300)
+        config.idleTimeout = .milliseconds(300)
+        let h = try await ProxyHarness.start(backends: ["web"], configuration: config)
+        defer { Task { await h.stop() } }
+        h.install(h.services() + Fixtures.kplaneClass + """
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: a, namespace: default}
+        spec: {defaultBackend: {service: {name: web, port: {number: 8080}}}}
+        """)
+        let port = h.httpPort
+        // Silent client: closed after the header read timeout. Then a client that sends one
+        // request and stays: answered, then closed after the idle timeout.
+        for request in ["", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"] {
+            let (received, seconds) = await rawExchange(port: port, send: request)
+            #expect(seconds > 0.2 && seconds < 3, "closed after \(seconds) s")
+            #expect(request.isEmpty ? received.isEmpty : received.hasPrefix("HTTP/1.1 200"), "\(received)")
+        }
+        // Pipelined requests (the second with a body, the third answered by the proxy itself)
+        // are answered in order on the one connection.
+        let pipelined = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nPUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+            + "GET /c HTTP/1.1\r\nHost: x\r\nExpect: nothing\r\nContent-Length: 0\r\n\r\nGET /%zz HTTP/1.1\r\nHost: x\r\n\r\nGET /e HTTP/1.1\r\nHost: x\r\n\r\n"
+        let (received, _) = await rawExchange(port: port, send: pipelined)
+        let statuses = received.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("HTTP/1.1 ") }.map(String.init)
+        #expect(statuses == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 400 Bad Request"], "\(received)")
+        let paths = received.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("path=") }.map(String.init)
+        #expect(paths == ["path=/slow", "path=/b", "path=/c"], "\(received)")
+        #expect(received.contains("method=PUT\npath=/b\nreceived=3\n"), "\(received)")
+    }
+
+    @Test func backendReadTimeoutGives504AndConnectionsStayUsable() async throws {
+        let h = try await ProxyHarness.start(backends: ["web"])
+        defer { Task { await h.stop() } }
+        h.install(h.services() + Fixtures.kplaneClass + """
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: a, namespace: default, annotations: {kplane.dev/proxy-read-timeout: "1"}}
+        spec: {defaultBackend: {service: {name: web, port: {number: 8080}}}}
+        """)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let r = try await run(curlPath!, ["-s", "-m", "10", "-H", "Host: x", "-w", "\n%{http_code}\n",
+                                          "http://127.0.0.1:\(h.httpPort)/slow", "http://127.0.0.1:\(h.httpPort)/hang", "http://127.0.0.1:\(h.httpPort)/after"])
+        let elapsed = clock.now - start
+        let codes = r.out.split(separator: "\n").filter { Int($0) != nil }
+        #expect(codes == ["200", "504", "200"], "\(r.out)")
+        #expect(elapsed > .milliseconds(900) && elapsed < .seconds(5), "\(elapsed)")
+    }
+
+    @Test func droppedPooledConnectionIsRetriedWithTheBody() async throws {
+        let h = try await ProxyHarness.start(backends: ["web"])
+        defer { Task { await h.stop() } }
+        h.install(h.services() + Fixtures.kplaneClass + """
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: a, namespace: default}
+        spec: {defaultBackend: {service: {name: web, port: {number: 8080}}}}
+        """)
+        // One client connection (so one event loop and its pool): the first answer marks the
+        // pooled upstream connection to drop the next request; the PUT must be sent again.
+        let url = "http://127.0.0.1:\(h.httpPort)"
+        let r = try await run(curlPath!, ["-s", "-m", "10", "-H", "Host: x", "-w", "\n%{http_code}\n", url + "/close-next",
+                                          "--next", "-s", "-m", "10", "-H", "Host: x", "-X", "PUT", "--data-binary", "12345", "-w", "\n%{http_code}\n", url + "/upload",
+                                          "--next", "-s", "-m", "10", "-H", "Host: x", "-w", "\n%{http_code}\n", url + "/close-next",
+                                          "--next", "-s", "-m", "10", "-H", "Host: x", "-w", "\n%{http_code}\n", url + "/get"])
+        #expect(r.out.contains("method=PUT\npath=/upload\nreceived=5\n"), "\(r.out)")
+        #expect(r.out.contains("method=GET\npath=/get\n"), "\(r.out)")
+        #expect(r.out.split(separator: "\n").filter { Int($0) != nil } == ["200", "200", "200", "200"], "\(r.out)")
+    }
+
     @Test func trustedProxyForwardedHeadersAreKept() async throws {
         var config = ProxyConfiguration()
         config.trustedProxies = [CIDR("127.0.0.0/8")!]
@@ -387,5 +480,34 @@ struct ProxyEndToEndTests {
         #expect(codes.count == 300)
         #expect(codes.allSatisfy { $0 == "200" }, "\(codes.filter { $0 != "200" })")
         #expect(swaps > 10)
+    }
+}
+
+/// Connects to 127.0.0.1:`port`, sends `send` and reads until the proxy closes the connection
+/// (at most 5 s); returns what was received and how long the connection stayed open.
+func rawExchange(port: Int, send request: String) async -> (String, Double) {
+    await withCheckedContinuation { cont in
+        DispatchQueue.global().async {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(port).bigEndian)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var tv = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard ok == 0 else { return cont.resume(returning: ("connect failed", 0)) }
+            let start = Date()
+            if !request.isEmpty { _ = request.withCString { send(fd, $0, strlen($0), 0) } }
+            var received = [UInt8]()
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = recv(fd, &buf, buf.count, 0)
+                if n <= 0 { break }
+                received += buf[0..<n]
+            }
+            cont.resume(returning: (String(decoding: received, as: UTF8.self), Date().timeIntervalSince(start)))
+        }
     }
 }

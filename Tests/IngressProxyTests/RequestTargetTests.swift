@@ -20,6 +20,12 @@ import Testing
         #expect(RequestTarget.parse("/a/../b?x=1&y=/..#frag") == .init(authority: nil, path: "/b", query: "x=1&y=/.."))
         #expect(RequestTarget.parse("http://Example.com:8080/p?q") == .init(authority: "Example.com:8080", path: "/p", query: "q"))
         #expect(RequestTarget.parse("https://h") == .init(authority: "h", path: "/", query: nil))
+        // The fast path: an origin-form target that is already normal is forwarded as received.
+        #expect(RequestTarget.parse("/a/b?x=1&y=/..") == .init(authority: nil, path: "/a/b", query: "x=1&y=/..", isOriginalURI: true))
+        #expect(RequestTarget.parse("/a/b/") == .init(authority: nil, path: "/a/b/", query: nil, isOriginalURI: true))
+        #expect(RequestTarget.parse("/a?") == .init(authority: nil, path: "/a", query: "", isOriginalURI: true))
+        #expect(RequestTarget.parse("/a/b#f") == .init(authority: nil, path: "/a/b", query: nil))
+        #expect(RequestTarget.parse("/a?q#f") == .init(authority: nil, path: "/a", query: "q"))
         #expect(RequestTarget.parse("*") == nil)
         #expect(RequestTarget.parse("ftp://x/") == nil)
     }

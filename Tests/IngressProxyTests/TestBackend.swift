@@ -68,12 +68,20 @@ private final class BackendHandler: ChannelInboundHandler, RemovableChannelHandl
     var remainingDownload = 0
     var chunk: ByteBuffer?
     var keepAlive = true
+    /// Set by `/close-next`: the next request on this connection gets no answer, the connection
+    /// closes (a keep-alive connection the backend dropped while the proxy pooled it).
+    var closeNext = false
 
     init(name: String) { self.name = name }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let h):
+            if closeNext {
+                head = nil
+                context.close(promise: nil)
+                return
+            }
             head = h
             received = 0
             keepAlive = h.isKeepAlive
@@ -93,6 +101,8 @@ private final class BackendHandler: ChannelInboundHandler, RemovableChannelHandl
                 pump(context)
                 return
             }
+            if head.uri.hasPrefix("/hang") { return }
+            if head.uri.hasPrefix("/close-next") { closeNext = true }
             if head.uri.hasPrefix("/slow") {
                 let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 context.eventLoop.scheduleTask(in: .milliseconds(300)) { bound.value.0.answer(bound.value.1, head) }
@@ -104,7 +114,7 @@ private final class BackendHandler: ChannelInboundHandler, RemovableChannelHandl
 
     func answer(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
         var text = "name=\(name)\nmethod=\(head.method.rawValue)\npath=\(head.uri)\nreceived=\(received)\n"
-        for h in ["host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip", "x-request-id", "connection", "te"] {
+        for h in ["host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip", "x-request-id", "connection", "te", "keep-alive", "x-secret", "cookie"] {
             text += "\(h)=\(head.headers[h].joined(separator: ","))\n"
         }
         var body = context.channel.allocator.buffer(capacity: text.utf8.count)

@@ -91,14 +91,10 @@ public final class IngressServer: Sendable {
         do {
             let handlers = HTTP1ServerHandlers(
                 encoder: HTTPResponseEncoder(),
-                decoder: ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
-                pipelining: HTTPServerPipelineHandler(),
-                errors: HTTPServerProtocolErrorHandler())
+                decoder: ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(handlers.encoder)
             try sync.addHandler(handlers.decoder)
-            try sync.addHandler(handlers.pipelining)
-            try sync.addHandler(handlers.errors)
             try sync.addHandler(ProxyHandler(shared: shared, isTLS: isTLS, listenPort: port, http1: handlers))
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {

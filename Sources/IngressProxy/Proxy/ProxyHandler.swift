@@ -6,14 +6,16 @@ import NIOHTTP1
 struct HTTP1ServerHandlers {
     let encoder: HTTPResponseEncoder
     let decoder: ByteToMessageHandler<HTTPRequestDecoder>
-    let pipelining: HTTPServerPipelineHandler
-    let errors: HTTPServerProtocolErrorHandler
 }
 
 /// Proxies the requests of one client connection (HTTP/1.1) or one stream (HTTP/2, behind
 /// `HTTP2FramePayloadToHTTP1ServerCodec`): route, pick an endpoint, stream both bodies with
 /// backpressure, answer 4xx/5xx itself when it must. Runs entirely on its channel's event loop,
 /// which is also the loop of its upstream connections.
+///
+/// Pipelined HTTP/1.1 requests are queued here until the exchange before them is finished
+/// (instead of `HTTPServerPipelineHandler`, which stops and restarts reading around every
+/// request: two `epoll_ctl` calls per request).
 final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, UpstreamDelegate {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -26,7 +28,35 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     private let h1: HTTP1ServerHandlers?
     private var context: ChannelHandlerContext?
     private var phase = Phase.idle
-    private var connectionTimer: Scheduled<Void>?
+    /// Per connection, set once: the upstream pool of this event loop, the listen port as text.
+    private var pool: UpstreamPool?
+    private var listenPortText = ""
+    /// The tables last seen (refreshed without a lock while no swap happens).
+    private var tables: IngressState.Snapshot?
+    /// Whether the client channel reads (autoRead), to change it only when needed.
+    private var clientReading = true
+    /// HTTP/1: the response encoder's context. Responses relayed from a backend are written
+    /// from there as bytes (the head serialized once, body buffers as they come), skipping the
+    /// encoder; responses kplane makes itself go through the encoder.
+    private var rawWriter: ChannelHandlerContext?
+    /// The relayed body is re-chunked for the client (the backend sent no Content-Length).
+    private var chunkedOut = false
+    /// Parts of pipelined requests that arrived before the current exchange finished.
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var draining = false
+    /// Writes not flushed yet, on each side (flushes without data still walk the pipeline).
+    private var upstreamUnflushed = false
+    private var clientUnflushed = false
+    /// One timer per connection (`watchdog`) enforces the header-read, idle and upstream
+    /// read/send timeouts: it fires at `watchdogAt` and re-arms for whatever deadline is due then.
+    private var watchdog: Scheduled<Void>?
+    private var watchdogAt = NIODeadline.distantFuture
+    private var idleSince = NIODeadline.now()
+    private var idleLimit = TimeAmount.zero
+    private var requestIDs = RequestIDGenerator()
+    private var metricsRoute: Route?
+    private var metricsStatus = -1
+    private var metricsEntry: ProxyMetrics.Entry?
 
     // The exchange in progress.
     private var exchangeID = 0
@@ -60,7 +90,6 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     private var client = ""
     private var lastUpstreamActivity = NIODeadline.now()
     private var upstreamBlockedSince: NIODeadline?
-    private var readTimer: Scheduled<Void>?
 
     init(shared: ProxyShared, isTLS: Bool, listenPort: Int, http1: HTTP1ServerHandlers?) {
         self.shared = shared
@@ -74,30 +103,60 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         client = context.channel.remoteAddress?.ipAddress ?? ""
-        if h1 != nil { armConnectionTimer(shared.configuration.headerReadTimeout) }
+        pool = shared.pools.pool(for: context.eventLoop)
+        if let h1 { rawWriter = try? context.pipeline.syncOperations.context(handler: h1.encoder) }
+        listenPortText = String(listenPort)
+        if h1 != nil { becomeIdle(limit: shared.configuration.headerReadTimeout) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        connectionTimer?.cancel()
-        readTimer?.cancel()
+        watchdog?.cancel()
+        watchdog = nil
         self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if !queued.isEmpty || mustQueue {
+            // A pipelined request: it waits (and reading stops) until this exchange is done.
+            queued.append(part)
+            setClientReading(false)
+            return
+        }
+        deliver(part)
+    }
+
+    /// The request in progress has ended but its exchange has not: what comes now is the next request.
+    private var mustQueue: Bool { requestEnded && phase != .idle }
+
+    private func deliver(_ part: HTTPServerRequestPart) {
+        switch part {
         case .head(let head): receivedHead(head)
         case .body(let body): receivedBody(body)
         case .end: receivedEnd()
         }
     }
 
+    /// Hands queued pipelined parts to the exchanges, in order, as far as they can go now.
+    private func drainQueued() {
+        guard !draining else { return }
+        draining = true
+        defer { draining = false }
+        while !queued.isEmpty && !mustQueue && phase != .closed {
+            deliver(queued.removeFirst())
+        }
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
-        if phase == .streaming { upstream?.flush() }
+        if upstreamUnflushed {
+            upstreamUnflushed = false
+            if phase == .streaming { upstream?.flush() }
+        }
         context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if let channel = upstream?.channel { setAutoRead(channel, context.channel.isWritable) }
+        upstream?.setReading(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 
@@ -107,18 +166,23 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             finishExchange(reuseUpstream: false, clientGone: true)
         }
         phase = .closed
-        connectionTimer?.cancel()
+        watchdog?.cancel()
+        watchdog = nil
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A malformed request: 400 unless a response is under way (as HTTPServerProtocolErrorHandler).
+        if error is HTTPParserError, let raw = rawWriter, !responseStarted || responseEnded {
+            var buffer = raw.channel.allocator.buffer(capacity: 80)
+            buffer.writeStaticString("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+            raw.writeAndFlush(NIOAny(buffer), promise: nil)
+        }
         context.close(promise: nil)
     }
 
     private func receivedHead(_ head: HTTPRequestHead) {
         guard phase == .idle, let context else { return }
-        connectionTimer?.cancel()
-        connectionTimer = nil
         resetExchange()
         start = .now()
         method = head.method
@@ -126,22 +190,35 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         keepAlive = h1 == nil || head.isKeepAlive
         logPath = head.uri
 
+        // One pass over the fields: limits, Host and Connection (whose tokens name more
+        // hop-by-hop fields, so they must be known before copying).
         if head.headers.count > shared.configuration.maxHeaderCount {
             return respond(.init(statusCode: 431), "too many request header fields\n", close: true)
         }
         var size = head.uri.utf8.count
-        for (name, value) in head.headers { size += name.utf8.count + value.utf8.count + 4 }
+        var hostHeader: String?
+        var connection = ConnectionTokens()
+        for (name, value) in head.headers {
+            size += name.utf8.count + value.utf8.count + 4
+            switch HeaderName(name) {
+            case .host: if hostHeader == nil { hostHeader = value }
+            case .connection: connection.add(value)
+            default: break
+            }
+        }
         if size > shared.configuration.maxHeaderBytes {
             return respond(.init(statusCode: 431), "request header fields too large\n", close: true)
         }
         guard let target = RequestTarget.parse(head.uri) else {
             return respond(.badRequest, "malformed request target\n", close: true)
         }
-        let rawHost = target.authority ?? head.headers.first(name: "host") ?? ""
+        let rawHost = target.authority ?? hostHeader ?? ""
         host = RequestTarget.normalizeHost(rawHost)
         logPath = target.path
 
-        guard let route = shared.state.routes.match(host: host, path: target.path) else {
+        let tables = shared.state.refresh(self.tables)
+        self.tables = tables
+        guard let route = tables.tables.routes.match(host: host, path: target.path) else {
             return respond(.notFound, "404 not found: no ingress rule matches \(host.isEmpty ? "this request" : host)\(target.path)\n")
         }
         self.route = route
@@ -155,52 +232,56 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             return respond(.serviceUnavailable, "503 service unavailable: \(route.backend.unavailableReason ?? "no endpoints")\n")
         }
         bodyLimit = route.options.maxBodyBytes
-        if let limit = bodyLimit, let cl = head.headers.first(name: "content-length").flatMap({ Int64($0) }), cl > limit {
-            return respond(.payloadTooLarge, "413 request body larger than \(limit) bytes\n", close: true)
-        }
 
         // The upstream request.
         var headers = HTTPHeaders()
-        headers.reserveCapacity(head.headers.count + 8)
-        let connectionTokens = head.headers[canonicalForm: "connection"].map { $0.lowercased() }
+        headers.reserveCapacity(head.headers.count + 7)
         var incomingXFF: String?
         var incomingRequestID: String?
         var forwardedProto: String?, forwardedHost: String?, forwardedPort: String?
         var upgradeValue: String?
-        var hasContentLength = false, chunked = false
+        var contentLength: String?
+        var hasHost = false, chunked = false
         var affinityCookie: String?
         let affinityName = route.options.affinity?.name
         for (name, value) in head.headers {
-            switch name.lowercased() {
-            case "connection", "keep-alive", "proxy-connection", "te", "trailer", "proxy-authorization", "proxy-authenticate", "http2-settings":
+            switch HeaderName(name) {
+            case .hopByHop, .connection, .xRealIP:
                 continue
-            case "transfer-encoding":
+            case .transferEncoding:
                 chunked = true
                 continue
-            case "upgrade":
+            case .upgrade:
                 upgradeValue = value
                 continue
-            case "x-forwarded-for": incomingXFF = incomingXFF.map { $0 + ", " + value } ?? value; continue
-            case "x-forwarded-proto": forwardedProto = value; continue
-            case "x-forwarded-host": forwardedHost = value; continue
-            case "x-forwarded-port": forwardedPort = value; continue
-            case "x-real-ip": continue
-            case "x-request-id": incomingRequestID = value; continue
-            case "content-length": hasContentLength = true
-            case "cookie":
+            case .xForwardedFor: incomingXFF = incomingXFF.map { $0 + ", " + value } ?? value; continue
+            case .xForwardedProto: forwardedProto = value; continue
+            case .xForwardedHost: forwardedHost = value; continue
+            case .xForwardedPort: forwardedPort = value; continue
+            case .xRequestID: incomingRequestID = value; continue
+            case .contentLength: if contentLength == nil { contentLength = value }
+            case .host: hasHost = true
+            case .cookie:
                 if let affinityName, affinityCookie == nil { affinityCookie = ProxyHandler.cookie(affinityName, in: value) }
-            default:
-                if !connectionTokens.isEmpty && connectionTokens.contains(name.lowercased()) { continue }
+            case .other:
+                if connection.lists(name) { continue }
             }
             headers.add(name: name, value: value)
         }
+        if let limit = bodyLimit, let cl = contentLength.flatMap({ Int64($0) }), cl > limit {
+            return respond(.payloadTooLarge, "413 request body larger than \(limit) bytes\n", close: true)
+        }
+        let hasContentLength = contentLength != nil
         if h1 == nil {
             // HTTP/2: the codec put :authority into Host already.
-            if !hasContentLength && ![.GET, .HEAD, .DELETE, .OPTIONS, .TRACE].contains(method) { chunked = true }
+            switch method {
+            case .GET, .HEAD, .DELETE, .OPTIONS, .TRACE: break
+            default: if !hasContentLength { chunked = true }
+            }
         }
         if chunked && !hasContentLength { headers.add(name: "transfer-encoding", value: "chunked") }
         bodyAllowed = hasContentLength || chunked
-        if h1 != nil, let up = upgradeValue, connectionTokens.contains("upgrade"), up.lowercased() != "h2c" {
+        if h1 != nil, let up = upgradeValue, connection.upgrade, !HeaderName.equal(up, "h2c") {
             isUpgrade = true
             headers.add(name: "connection", value: "upgrade")
             headers.add(name: "upgrade", value: up)
@@ -208,20 +289,30 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             // The decoder stops after an upgrade request: this connection ends with the exchange.
             keepAlive = false
         }
-        let trusted = shared.isTrusted(client)
-        let xff = trusted ? (incomingXFF.map { $0 + ", " + client } ?? client) : client
-        headers.add(name: "x-forwarded-for", value: xff)
-        headers.add(name: "x-forwarded-proto", value: trusted ? (forwardedProto ?? scheme) : scheme)
-        headers.add(name: "x-forwarded-host", value: trusted ? (forwardedHost ?? rawHost) : rawHost)
-        headers.add(name: "x-forwarded-port", value: trusted ? (forwardedPort ?? String(listenPort)) : String(listenPort))
-        let realIP = trusted ? (incomingXFF?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? client) : client
-        headers.add(name: "x-real-ip", value: realIP)
-        if let id = incomingRequestID, !id.isEmpty, id.utf8.count <= 200 { requestID = id } else { requestID = ProxyHandler.newRequestID() }
+        if shared.isTrusted(client) {
+            headers.add(name: "x-forwarded-for", value: incomingXFF.map { $0 + ", " + client } ?? client)
+            headers.add(name: "x-forwarded-proto", value: forwardedProto ?? scheme)
+            headers.add(name: "x-forwarded-host", value: forwardedHost ?? rawHost)
+            headers.add(name: "x-forwarded-port", value: forwardedPort ?? listenPortText)
+            headers.add(name: "x-real-ip", value: incomingXFF?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? client)
+        } else {
+            headers.add(name: "x-forwarded-for", value: client)
+            headers.add(name: "x-forwarded-proto", value: scheme)
+            headers.add(name: "x-forwarded-host", value: rawHost)
+            headers.add(name: "x-forwarded-port", value: listenPortText)
+            headers.add(name: "x-real-ip", value: client)
+        }
+        if let id = incomingRequestID, !id.isEmpty, id.utf8.count <= 200 { requestID = id } else { requestID = requestIDs.next() }
         headers.add(name: "x-request-id", value: requestID)
-        if headers.first(name: "host") == nil, !rawHost.isEmpty { headers.add(name: "host", value: rawHost) }
+        if !hasHost, !rawHost.isEmpty { headers.add(name: "host", value: rawHost) }
 
-        let upstreamPath = route.upstreamPath(for: target.path) + (target.query.map { "?" + $0 } ?? "")
-        upstreamHead = HTTPRequestHead(version: .http1_1, method: method, uri: upstreamPath, headers: headers)
+        let upstreamURI: String
+        if target.isOriginalURI && route.options.rewriteTarget == nil {
+            upstreamURI = head.uri
+        } else {
+            upstreamURI = route.upstreamPath(for: target.path) + (target.query.map { "?" + $0 } ?? "")
+        }
+        upstreamHead = HTTPRequestHead(version: .http1_1, method: method, uri: upstreamURI, headers: headers)
         replay = method.isIdempotent ? [] : nil
 
         let policy = route.options.loadBalancing ?? .roundRobin
@@ -234,7 +325,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             if isTLS { cookie += "; Secure" }
             setCookie = cookie
         }
-        connect(to: endpoint, context: context)
+        connect(to: endpoint, context: context, inRead: true)
     }
 
     private var scheme: String { isTLS ? "https" : "http" }
@@ -263,11 +354,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         case .streaming:
             guard let upstream else { return }
             upstream.write(.body(.byteBuffer(body)))
+            upstreamUnflushed = true
             if replay != nil {
                 replayBytes += body.readableBytes
                 if replayBytes > 64 * 1024 { replay = nil } else { replay!.append(.body(.byteBuffer(body))) }
             }
-            if let channel = upstream.channel, !channel.isWritable, let own = context?.channel { setAutoRead(own, false) }
+            if let channel = upstream.channel, !channel.isWritable { setClientReading(false) }
         default:
             break
         }
@@ -280,7 +372,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             pending.append(.end(nil))
         case .streaming:
             upstream?.write(.end(nil), flush: true)
-            replay?.append(.end(nil))
+            upstreamUnflushed = false
             if responseEnded { finishExchange(reuseUpstream: false) }
         case .local:
             if responseEnded { finishExchange(reuseUpstream: false) }
@@ -291,27 +383,33 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
 
     // MARK: Upstream connection
 
-    private func connect(to endpoint: Endpoint, context: ChannelHandlerContext) {
-        guard let route, let pool = shared.pools.pool(for: context.eventLoop) else {
+    /// `inRead`: called while handling a client read, whose end flushes the upstream channel.
+    private func connect(to endpoint: Endpoint, context: ChannelHandlerContext, inRead: Bool = false) {
+        guard let route, let pool else {
             return respond(.internalServerError, "500 no upstream pool for this event loop\n", close: true)
         }
         self.endpoint = endpoint
         tried.append(endpoint)
         attempts += 1
         phase = .connecting
-        setAutoRead(context.channel, false)
         let tls = route.options.backendProtocol == .https ? shared.upstreamTLS : nil
+        if let idle = pool.takeIdle(endpoint, tls: tls != nil) {
+            // The usual case: no future, no pause of the client; the flush comes with the end
+            // of the request or at the end of this read.
+            return connected(.success(idle), id: exchangeID, pool: pool, flush: !inRead)
+        }
+        setClientReading(false)
         let timeout = TimeAmount.milliseconds(Int64(route.options.connectTimeoutSeconds * 1000))
         let id = exchangeID
-        pool.acquire(endpoint, tls: tls, connectTimeout: timeout).assumeIsolated().whenComplete { result in
-            self.connected(result, id: id, pool: pool)
+        pool.connect(endpoint, tls: tls, connectTimeout: timeout).assumeIsolated().whenComplete { result in
+            self.connected(result, id: id, pool: pool, flush: true)
         }
     }
 
-    private func connected(_ result: Result<UpstreamHandler, any Error>, id: Int, pool: UpstreamPool) {
+    private func connected(_ result: Result<UpstreamHandler, any Error>, id: Int, pool: UpstreamPool, flush: Bool) {
         switch result {
         case .success(let handler):
-            guard id == exchangeID, phase == .connecting, let context, let upstreamHead else {
+            guard id == exchangeID, phase == .connecting, context != nil, let upstreamHead else {
                 pool.release(handler)
                 return
             }
@@ -321,18 +419,23 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             endpoint?.inFlight.wrappingAdd(1, ordering: .relaxed)
             phase = .streaming
             handler.write(.head(upstreamHead))
-            replay?.append(.head(upstreamHead))
             for part in pending {
                 handler.write(part)
-                if replay != nil, case .body(.byteBuffer(let b)) = part { replayBytes += b.readableBytes }
-                replay?.append(part)
+                if replay != nil, case .body(.byteBuffer(let b)) = part {
+                    replayBytes += b.readableBytes
+                    replay!.append(part)
+                }
             }
             if replayBytes > 64 * 1024 { replay = nil }
-            pending.removeAll()
-            handler.flush()
+            if !pending.isEmpty || flush {
+                pending.removeAll(keepingCapacity: true)
+                handler.flush()
+            } else {
+                upstreamUnflushed = true
+            }
             lastUpstreamActivity = .now()
-            armReadTimer()
-            setAutoRead(context.channel, handler.channel?.isWritable ?? true)
+            armWatchdog()
+            setClientReading(handler.channel?.isWritable ?? true)
         case .failure(let error):
             guard id == exchangeID, phase == .connecting, let context, let route else { return }
             shared.metrics.upstreamConnectErrors.increment()
@@ -355,8 +458,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         guard phase == .streaming, let context else { return }
         if head.status.code < 200 && head.status != .switchingProtocols {
             // Interim answers (100 Continue for `Expect: 100-continue` uploads) pass through on HTTP/1.1.
-            if h1 != nil && head.status == .continue {
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: clientVersion, status: .continue))), promise: nil)
+            if let raw = rawWriter, head.status == .continue {
+                var buffer = raw.channel.allocator.buffer(capacity: 32)
+                buffer.writeStaticString(clientVersion.minor == 0 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n")
+                raw.writeAndFlush(NIOAny(buffer), promise: nil)
             }
             return
         }
@@ -366,46 +471,136 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         lastUpstreamActivity = .now()
         if isUpgrade && head.status == .switchingProtocols {
             phase = .upgrading
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: clientVersion, status: head.status, headers: head.headers))), promise: nil)
+            if let raw = rawWriter {
+                var buffer = raw.channel.allocator.buffer(capacity: 256)
+                ProxyHandler.writeStatusLine(&buffer, version: clientVersion, status: head.status)
+                for (name, value) in head.headers {
+                    switch HeaderName(name) {
+                    case .contentLength, .transferEncoding: continue
+                    default: ProxyHandler.writeField(&buffer, name, value)
+                    }
+                }
+                buffer.writeStaticString("\r\n")
+                raw.write(NIOAny(buffer), promise: nil)
+                clientUnflushed = true
+            }
             return
         }
         upstreamKeepAlive = head.isKeepAlive
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(head.headers.count + 2)
-        let connectionTokens = head.headers[canonicalForm: "connection"].map { $0.lowercased() }
+        var connection = ConnectionTokens()
+        var size = 64
+        for (name, value) in head.headers {
+            size += name.utf8.count + value.utf8.count + 4
+            if HeaderName(name) == .connection { connection.add(value) }
+        }
+        guard let raw = rawWriter else { return relayHeadAsParts(head, connection: connection) }
+
+        // HTTP/1: the head is written here as one buffer, below the response encoder.
+        var buffer = raw.channel.allocator.buffer(capacity: size + (setCookie?.utf8.count ?? 0) + 48)
+        ProxyHandler.writeStatusLine(&buffer, version: clientVersion, status: head.status)
         var hasLength = false
         for (name, value) in head.headers {
-            switch name.lowercased() {
-            case "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authenticate":
+            switch HeaderName(name) {
+            case .connection, .hopByHop, .transferEncoding, .upgrade:
                 continue
-            case "content-length":
+            case .contentLength:
                 hasLength = true
             default:
-                if !connectionTokens.isEmpty && connectionTokens.contains(name.lowercased()) { continue }
+                if connection.lists(name) { continue }
+            }
+            ProxyHandler.writeField(&buffer, name, value)
+        }
+        if let setCookie { ProxyHandler.writeField(&buffer, "set-cookie", setCookie) }
+        let hasBody = method != .HEAD && head.status.mayHaveResponseBody
+        chunkedOut = false
+        if hasBody && !hasLength {
+            // The backend's framing (chunked or until close) was decoded away: re-frame.
+            if clientVersion.minor >= 1 {
+                chunkedOut = true
+                buffer.writeStaticString("transfer-encoding: chunked\r\n")
+            } else {
+                keepAlive = false
+            }
+        }
+        if isUpgrade { keepAlive = false }
+        if !keepAlive {
+            buffer.writeStaticString("connection: close\r\n")
+        } else if clientVersion.minor == 0 {
+            buffer.writeStaticString("connection: keep-alive\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        raw.write(NIOAny(buffer), promise: nil)
+        clientUnflushed = true
+    }
+
+    /// HTTP/2 streams: the head goes through the stream's codec as an `HTTPResponseHead`.
+    private func relayHeadAsParts(_ head: HTTPResponseHead, connection: ConnectionTokens) {
+        guard let context else { return }
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(head.headers.count + 1)
+        for (name, value) in head.headers {
+            switch HeaderName(name) {
+            case .connection, .hopByHop, .transferEncoding, .upgrade:
+                continue
+            default:
+                if connection.lists(name) { continue }
             }
             headers.add(name: name, value: value)
         }
         if let setCookie { headers.add(name: "set-cookie", value: setCookie) }
-        if h1 != nil {
-            if clientVersion.minor == 0 && !hasLength && method != .HEAD { keepAlive = false }
-            if isUpgrade { keepAlive = false }
-            if !keepAlive { headers.add(name: "connection", value: "close") } else if clientVersion.minor == 0 { headers.add(name: "connection", value: "keep-alive") }
-        }
-        let version = h1 == nil ? HTTPVersion.http2 : clientVersion
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: head.status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http2, status: head.status, headers: headers))), promise: nil)
+        clientUnflushed = true
+    }
+
+    static func writeStatusLine(_ buffer: inout ByteBuffer, version: HTTPVersion, status: HTTPResponseStatus) {
+        buffer.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        let code = Int(status.code)
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code / 100 % 10))
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code / 10 % 10))
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code % 10))
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(status.reasonPhrase)
+        buffer.writeStaticString("\r\n")
+    }
+
+    static func writeField(_ buffer: inout ByteBuffer, _ name: String, _ value: String) {
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        buffer.writeString(value)
+        buffer.writeStaticString("\r\n")
     }
 
     func upstreamBody(_ body: ByteBuffer) {
         guard let context else { return }
         if phase == .upgrading { return }
         bytesOut += Int64(body.readableBytes)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        if !context.channel.isWritable, let channel = upstream?.channel { setAutoRead(channel, false) }
+        if let raw = rawWriter {
+            if chunkedOut {
+                guard body.readableBytes > 0 else { return }
+                var size = raw.channel.allocator.buffer(capacity: 20)
+                size.writeString(String(body.readableBytes, radix: 16))
+                size.writeStaticString("\r\n")
+                raw.write(NIOAny(size), promise: nil)
+                raw.write(NIOAny(body), promise: nil)
+                var crlf = raw.channel.allocator.buffer(capacity: 2)
+                crlf.writeStaticString("\r\n")
+                raw.write(NIOAny(crlf), promise: nil)
+            } else {
+                raw.write(NIOAny(body), promise: nil)
+            }
+        } else {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        clientUnflushed = true
+        if !context.channel.isWritable { upstream?.setReading(false) }
     }
 
     func upstreamReadComplete() {
         lastUpstreamActivity = .now()
-        context?.flush()
+        if clientUnflushed {
+            clientUnflushed = false
+            if let raw = rawWriter { raw.flush() } else { context?.flush() }
+        }
     }
 
     func upstreamEnd() {
@@ -413,7 +608,17 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         if phase == .upgrading { return switchToTunnel(context) }
         guard phase == .streaming else { return }
         responseEnded = true
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if let raw = rawWriter {
+            if chunkedOut {
+                var last = raw.channel.allocator.buffer(capacity: 5)
+                last.writeStaticString("0\r\n\r\n")
+                raw.write(NIOAny(last), promise: nil)
+            }
+            raw.flush()
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+        clientUnflushed = false
         if requestEnded {
             finishExchange(reuseUpstream: upstreamKeepAlive)
         } else {
@@ -427,7 +632,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
 
     func upstreamWritabilityChanged(_ writable: Bool) {
         upstreamBlockedSince = writable ? nil : .now()
-        if let channel = context?.channel, phase == .streaming { setAutoRead(channel, writable) }
+        if phase == .streaming { setClientReading(writable) }
+        if !writable { armWatchdog() }
     }
 
     func upstreamClosed() {
@@ -437,7 +643,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         if !responseStarted {
             if wasReused, attempts < 4, let replay, let endpoint {
                 // A pooled keep-alive connection that the backend had already closed.
-                pending = Array(replay.dropFirst())
+                // `replay` holds the body parts sent so far; the head is sent again on connect.
+                pending = replay
+                if requestEnded { pending.append(.end(nil)) }
                 self.replay = []
                 replayBytes = 0
                 tried.removeAll { $0 === endpoint }
@@ -453,12 +661,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     private func detachUpstream() {
         if let upstream {
             upstream.delegate = nil
-            if let channel = upstream.channel { setAutoRead(channel, true) }
+            upstream.setReading(true)
             endpoint?.inFlight.wrappingSubtract(1, ordering: .relaxed)
         }
         upstream = nil
-        readTimer?.cancel()
-        readTimer = nil
     }
 
     // MARK: Upgrade
@@ -469,10 +675,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             return
         }
         phase = .upgraded
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        rawWriter?.flush()
+        rawWriter = nil
         responseEnded = true
         requestEnded = true
-        readTimer?.cancel()
         logExchange()
         let (clientGlue, upstreamGlue) = GlueHandler.matchedPair()
         let upstreamPipeline = upstreamChannel.pipeline.syncOperations
@@ -490,12 +696,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             let clientPipeline = context.pipeline.syncOperations
             try clientPipeline.addHandler(clientGlue, position: .after(h1.decoder))
             clientPipeline.removeHandler(h1.encoder, promise: nil)
-            clientPipeline.removeHandler(h1.pipelining, promise: nil)
-            clientPipeline.removeHandler(h1.errors, promise: nil)
             clientPipeline.removeHandler(context: context, promise: nil)
             clientPipeline.removeHandler(h1.decoder, promise: nil)
-            setAutoRead(context.channel, true)
-            setAutoRead(upstreamChannel, true)
+            _ = try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+            _ = try? upstreamChannel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
         } catch {
             shared.logger.debug("upgrade failed", metadata: ["error": "\(error)"])
             upstreamChannel.close(promise: nil)
@@ -537,8 +741,6 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             detachUpstream()
             if let pool { pool.release(upstream) } else { upstream.close() }
         }
-        readTimer?.cancel()
-        readTimer = nil
         logExchange()
         exchangeID &+= 1
         guard !clientGone, let context else { return }
@@ -547,21 +749,29 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             phase = .closed
             context.close(promise: nil)
         } else if h1 != nil {
-            armConnectionTimer(shared.configuration.idleTimeout)
-            setAutoRead(context.channel, true)
+            becomeIdle(limit: shared.configuration.idleTimeout)
+            if !queued.isEmpty { drainQueued() }
+            if queued.isEmpty && phase != .closed { setClientReading(true) }
         }
     }
 
     private func logExchange() {
         let elapsed = NIODeadline.now() - start
-        let ingress = route.map { $0.ingress.description } ?? ""
-        let service = route?.backend.target.serviceLabel ?? ""
-        shared.metrics.record(ingress: ingress, service: service, status: status, nanoseconds: elapsed.nanoseconds, bytes: bytesOut)
+        let entry: ProxyMetrics.Entry
+        if let cached = metricsEntry, metricsRoute === route, metricsStatus == status {
+            entry = cached
+        } else {
+            entry = shared.metrics.entry(ingress: route?.ingressLabel ?? "", service: route?.serviceLabel ?? "", status: status)
+            metricsEntry = entry
+            metricsRoute = route
+            metricsStatus = status
+        }
+        entry.record(nanoseconds: elapsed.nanoseconds, bytes: bytesOut)
         guard let log = shared.accessLog else { return }
         log.record(AccessLogEntry(
             time: Date().timeIntervalSince1970, client: client, host: host, method: method.rawValue, path: logPath,
             status: status, bytesSent: bytesOut, upstream: endpoint?.hostPort ?? "", durationSeconds: Double(elapsed.nanoseconds) / 1e9,
-            ingress: ingress, requestID: requestID, proto: h1 == nil ? "HTTP/2" : "HTTP/1.\(clientVersion.minor)"))
+            ingress: route?.ingressLabel ?? "", requestID: requestID, proto: h1 == nil ? "HTTP/2" : "HTTP/1.\(clientVersion.minor)"))
     }
 
     private func resetExchange() {
@@ -587,31 +797,61 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         setCookie = nil
         requestID = ""
         upstreamBlockedSince = nil
+        upstreamUnflushed = false
     }
 
     // MARK: Timers
 
-    private func armConnectionTimer(_ timeout: TimeAmount) {
-        guard let context else { return }
-        connectionTimer?.cancel()
-        connectionTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-            if self.phase == .idle { self.context?.close(promise: nil) }
+    /// Starts waiting for the next request head: the connection closes if none comes in `limit`.
+    private func becomeIdle(limit: TimeAmount) {
+        idleSince = .now()
+        idleLimit = limit
+        armWatchdog()
+    }
+
+    /// The deadline that applies now: waiting for a request head, or for the backend (read and
+    /// send timeouts); nil when no timeout applies (connecting has its own, local answers none).
+    private func currentDeadline() -> NIODeadline? {
+        switch phase {
+        case .idle:
+            return h1 == nil ? nil : idleSince + idleLimit
+        case .streaming, .upgrading:
+            guard let route else { return nil }
+            var next = lastUpstreamActivity + .milliseconds(Int64(route.options.readTimeoutSeconds * 1000))
+            if let since = upstreamBlockedSince {
+                next = min(next, since + .milliseconds(Int64(route.options.sendTimeoutSeconds * 1000)))
+            }
+            return next
+        case .local, .connecting, .upgraded, .closed:
+            return nil
         }
     }
 
-    private func armReadTimer() {
-        guard let context, let route else { return }
-        let read = TimeAmount.milliseconds(Int64(route.options.readTimeoutSeconds * 1000))
-        let send = TimeAmount.milliseconds(Int64(route.options.sendTimeoutSeconds * 1000))
-        let now = NIODeadline.now()
-        var next = lastUpstreamActivity + read
-        if let since = upstreamBlockedSince { next = min(next, since + send) }
-        if next <= now {
-            return upstreamTimedOut()
+    /// Makes sure the watchdog fires no later than the current deadline. It is rescheduled only
+    /// when the deadline moves earlier; when it fires early it re-arms for the deadline due then.
+    private func armWatchdog() {
+        guard let deadline = currentDeadline() else { return }
+        if watchdog != nil && watchdogAt <= deadline { return }
+        scheduleWatchdog(deadline)
+    }
+
+    private func scheduleWatchdog(_ deadline: NIODeadline) {
+        guard let context else { return }
+        watchdog?.cancel()
+        watchdogAt = deadline
+        watchdog = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.watchdog = nil
+            self.watchdogFired()
         }
-        readTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: next) {
-            guard self.phase == .streaming || self.phase == .upgrading else { return }
-            self.armReadTimer()
+    }
+
+    private func watchdogFired() {
+        guard let deadline = currentDeadline() else { return }
+        if deadline > .now() { return scheduleWatchdog(deadline) }
+        switch phase {
+        case .idle: context?.close(promise: nil)
+        case .streaming, .upgrading: upstreamTimedOut()
+        default: break
         }
     }
 
@@ -629,8 +869,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
 
     // MARK: Helpers
 
-    private func setAutoRead(_ channel: any Channel, _ on: Bool) {
-        _ = try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: on)
+    private func setClientReading(_ on: Bool) {
+        guard on != clientReading, let context else { return }
+        clientReading = on
+        _ = try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: on)
     }
 
     static func cookie(_ name: String, in header: String) -> String? {
@@ -639,20 +881,6 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             if kv.hasPrefix(name), kv.dropFirst(name.count).first == "=" { return String(kv.dropFirst(name.count + 1)) }
         }
         return nil
-    }
-
-    static func newRequestID() -> String {
-        var g = SystemRandomNumberGenerator()
-        var out = [UInt8](repeating: 0, count: 32)
-        let digits = Array("0123456789abcdef".utf8)
-        for half in 0..<2 {
-            var v = g.next() as UInt64
-            for i in 0..<16 {
-                out[half * 16 + i] = digits[Int(v & 15)]
-                v >>= 4
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

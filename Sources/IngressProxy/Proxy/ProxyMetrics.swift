@@ -4,12 +4,12 @@ import Synchronization
 /// The proxy's metrics, made once per label set and cached (creating a metric goes through the
 /// factory's registry, too slow for every request). Labels are bounded by the Ingress objects.
 final class ProxyMetrics: Sendable {
-    private struct Key: Hashable {
+    struct Key: Hashable {
         var ingress: String
         var service: String
         var status: Int
     }
-    private final class Entry: Sendable {
+    final class Entry: Sendable {
         let requests: Counter
         let duration: Metrics.Timer
         let bytes: Counter
@@ -26,16 +26,23 @@ final class ProxyMetrics: Sendable {
     let routeTableRules = Gauge(label: "kplane_ingress_route_rules")
     let routeTableSwaps = Counter(label: "kplane_ingress_route_table_swaps_total")
 
-    func record(ingress: String, service: String, status: Int, nanoseconds: Int64, bytes: Int64) {
+    /// The metrics of one label set (connections keep the last one they used, so the registry
+    /// lock is taken only when the labels change).
+    func entry(ingress: String, service: String, status: Int) -> Entry {
         let key = Key(ingress: ingress, service: service, status: status)
-        let entry = entries.withLock { e in
+        return entries.withLock { e in
             if let hit = e[key] { return hit }
             let made = Entry(key)
             e[key] = made
             return made
         }
-        entry.requests.increment()
-        entry.duration.recordNanoseconds(nanoseconds)
-        if bytes > 0 { entry.bytes.increment(by: Int(bytes)) }
+    }
+}
+
+extension ProxyMetrics.Entry {
+    func record(nanoseconds: Int64, bytes: Int64) {
+        requests.increment()
+        duration.recordNanoseconds(nanoseconds)
+        if bytes > 0 { self.bytes.increment(by: Int(bytes)) }
     }
 }

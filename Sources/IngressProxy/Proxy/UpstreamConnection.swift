@@ -14,6 +14,12 @@ protocol UpstreamDelegate: AnyObject {
     func upstreamClosed()
 }
 
+/// Where an upstream connection goes: the pool key.
+struct UpstreamKey: Hashable {
+    var hostPort: String
+    var tls: Bool
+}
+
 /// One upstream (backend) connection: its channel and the handler at the end of its pipeline.
 final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
@@ -21,13 +27,16 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     weak var delegate: (any UpstreamDelegate)?
     private(set) var context: ChannelHandlerContext?
-    let key: String
+    let key: UpstreamKey
     weak var pool: UpstreamPool?
-    var idleTask: Scheduled<Void>?
+    /// When it was put back into the pool; nil while in use.
+    var idleSince: NIODeadline?
     /// Set once a request was written and answered on this connection before.
     var reused = false
+    /// Whether the channel reads (autoRead), to change it only when needed.
+    private var reading = true
 
-    init(key: String) { self.key = key }
+    init(key: UpstreamKey) { self.key = key }
 
     var channel: (any Channel)? { context?.channel }
 
@@ -49,7 +58,6 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        idleTask?.cancel()
         pool?.remove(self)
         let d = delegate
         delegate = nil
@@ -72,14 +80,23 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     func flush() { context?.flush() }
 
     func close() { context?.close(promise: nil) }
+
+    /// Turns reading from the backend on or off (backpressure from the client).
+    func setReading(_ on: Bool) {
+        guard on != reading, let context else { return }
+        reading = on
+        _ = try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: on)
+    }
 }
 
 /// Keep-alive upstream connections of one event loop, by endpoint. Only touched on that loop.
+/// Idle connections are closed by one sweep task per pool, not one timer per connection.
 final class UpstreamPool {
     let eventLoop: any EventLoop
-    private var idle: [String: [UpstreamHandler]] = [:]
+    private var idle: [UpstreamKey: [UpstreamHandler]] = [:]
     private let maxIdle: Int
     private let idleTimeout: TimeAmount
+    private var sweep: Scheduled<Void>?
 
     init(eventLoop: any EventLoop, maxIdle: Int, idleTimeout: TimeAmount) {
         self.eventLoop = eventLoop
@@ -87,19 +104,22 @@ final class UpstreamPool {
         self.idleTimeout = idleTimeout
     }
 
-    /// A pooled connection to `endpoint`, or a new one.
-    func acquire(_ endpoint: Endpoint, tls: NIOSSLContext?, connectTimeout: TimeAmount) -> EventLoopFuture<UpstreamHandler> {
-        let key = (tls == nil ? "http://" : "https://") + endpoint.hostPort
-        while var list = idle[key], let handler = list.popLast() {
-            idle[key] = list.isEmpty ? nil : list
-            handler.idleTask?.cancel()
-            handler.idleTask = nil
+    /// A pooled open connection to `endpoint`, if there is one.
+    func takeIdle(_ endpoint: Endpoint, tls: Bool) -> UpstreamHandler? {
+        let key = UpstreamKey(hostPort: endpoint.hostPort, tls: tls)
+        while let handler = idle[key]?.popLast() {
+            handler.idleSince = nil
             if handler.channel?.isActive == true {
                 handler.reused = true
-                return eventLoop.makeSucceededFuture(handler)
+                return handler
             }
         }
-        let handler = UpstreamHandler(key: key)
+        return nil
+    }
+
+    /// A new connection to `endpoint`.
+    func connect(_ endpoint: Endpoint, tls: NIOSSLContext?, connectTimeout: TimeAmount) -> EventLoopFuture<UpstreamHandler> {
+        let handler = UpstreamHandler(key: UpstreamKey(hostPort: endpoint.hostPort, tls: tls != nil))
         handler.pool = self
         let boundHandler = NIOLoopBound(handler, eventLoop: eventLoop)
         let address: SocketAddress
@@ -119,7 +139,9 @@ final class UpstreamPool {
                     if let tls {
                         try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: nil))
                     }
-                    try sync.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes)
+                    // The request heads are built by the proxy from a parsed request and its own
+                    // values: validating them again on every write would only cost time.
+                    try sync.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
                     try sync.addHandler(boundHandler.value)
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
@@ -134,22 +156,52 @@ final class UpstreamPool {
     func release(_ handler: UpstreamHandler) {
         handler.delegate = nil
         guard let channel = handler.channel, channel.isActive else { return }
-        var list = idle[handler.key] ?? []
-        guard list.count < maxIdle else { handler.close(); return }
-        list.append(handler)
-        idle[handler.key] = list
-        handler.idleTask = eventLoop.scheduleTask(in: idleTimeout) { [weak handler] in handler?.close() }
+        guard (idle[handler.key]?.count ?? 0) < maxIdle else { handler.close(); return }
+        handler.idleSince = .now()
+        idle[handler.key, default: []].append(handler)
+        if sweep == nil { scheduleSweep(at: .now() + idleTimeout) }
     }
 
     func remove(_ handler: UpstreamHandler) {
-        guard var list = idle[handler.key], let i = list.firstIndex(where: { $0 === handler }) else { return }
-        list.remove(at: i)
-        idle[handler.key] = list.isEmpty ? nil : list
+        guard handler.idleSince != nil else { return }
+        handler.idleSince = nil
+        idle[handler.key]?.removeAll { $0 === handler }
     }
 
     func closeAll() {
+        sweep?.cancel()
+        sweep = nil
         for list in idle.values { for h in list { h.close() } }
         idle.removeAll()
+    }
+
+    private func scheduleSweep(at deadline: NIODeadline) {
+        sweep = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { self.sweepIdle() }
+    }
+
+    /// Closes the connections idle for `idleTimeout`; runs again when the next one is due.
+    private func sweepIdle() {
+        sweep = nil
+        let now = NIODeadline.now()
+        var next: NIODeadline?
+        var expired: [UpstreamHandler] = []
+        for key in Array(idle.keys) {
+            idle[key]?.removeAll { handler in
+                guard let since = handler.idleSince else { return true }
+                if since + idleTimeout <= now {
+                    expired.append(handler)
+                    return true
+                }
+                next = min(next ?? since + idleTimeout, since + idleTimeout)
+                return false
+            }
+            if idle[key]?.isEmpty == true { idle[key] = nil }
+        }
+        for handler in expired {
+            handler.idleSince = nil
+            handler.close()
+        }
+        if let next { scheduleSweep(at: next) }
     }
 }
 

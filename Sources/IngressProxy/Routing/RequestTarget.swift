@@ -5,6 +5,7 @@ public enum RequestTarget {
     /// The host of a `Host` header or `:authority`: lower-cased, port and trailing dot removed.
     /// IPv6 literals keep their brackets (`[::1]`). Returns "" for an empty or absent host.
     public static func normalizeHost(_ raw: some StringProtocol) -> String {
+        if isNormalHost(raw.utf8) { return String(raw) }
         var bytes = Array(raw.utf8)
         while let last = bytes.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { bytes.removeLast() }
         while let first = bytes.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { bytes.removeFirst() }
@@ -18,17 +19,40 @@ public enum RequestTarget {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The fast path: nothing to strip or lower-case (no port, brackets, blanks, upper case or
+    /// trailing dot).
+    private static func isNormalHost(_ utf8: some Collection<UInt8>) -> Bool {
+        var last: UInt8 = 0
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: " "), UInt8(ascii: "\t"):
+                return false
+            default:
+                last = byte
+            }
+        }
+        return last != UInt8(ascii: ".")
+    }
+
     /// A request target split into its parts. `authority` is set only for the absolute form
     /// (`GET http://host/path HTTP/1.1`), which then overrides the Host header (RFC 9112 §3.2.2).
     public struct Parts: Sendable, Hashable {
         public var authority: String?
         public var path: String
         public var query: String?
+        /// The target was already in origin form and normal: `path` + `?query` is the target as
+        /// received, so it can be forwarded unchanged.
+        public var isOriginalURI = false
     }
 
     /// Splits and normalizes a request target. Returns nil for a target that is not a valid
     /// origin or absolute form (the proxy answers 400).
     public static func parse(_ target: String) -> Parts? {
+        if let q = isNormalOriginForm(target.utf8) {
+            // The usual request: no allocation, the strings share the target's storage.
+            guard let q else { return Parts(authority: nil, path: target, query: nil, isOriginalURI: true) }
+            return Parts(authority: nil, path: String(target[..<q]), query: String(target[target.index(after: q)...]), isOriginalURI: true)
+        }
         var rest = Substring(target)
         var authority: String?
         if !rest.hasPrefix("/") {
@@ -42,8 +66,8 @@ public enum RequestTarget {
             if !rest.hasPrefix("/") { rest = "/" + rest }
         }
         var query: String?
-        if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }
-        if let q = rest.firstIndex(of: "?") {
+        if let hash = rest.utf8.firstIndex(of: UInt8(ascii: "#")) { rest = rest[..<hash] }
+        if let q = rest.utf8.firstIndex(of: UInt8(ascii: "?")) {
             query = String(rest[rest.index(after: q)...])
             rest = rest[..<q]
         }
@@ -100,6 +124,23 @@ public enum RequestTarget {
         }
         if trailingSlash && !segments.isEmpty { out.append(UInt8(ascii: "/")) }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// For an origin-form target whose path is already normal and that has no fragment: the
+    /// index of `?` (nil when there is no query), wrapped; nil when the slow path must run.
+    private static func isNormalOriginForm(_ utf8: String.UTF8View) -> String.Index?? {
+        guard utf8.first == UInt8(ascii: "/") else { return nil }
+        var end = utf8.endIndex
+        var question: String.Index?
+        var i = utf8.startIndex
+        while i < utf8.endIndex {
+            let b = utf8[i]
+            if b == UInt8(ascii: "#") { return nil }
+            if b == UInt8(ascii: "?") && question == nil { question = i; end = i }
+            i = utf8.index(after: i)
+        }
+        guard isAlreadyNormal(utf8[..<end]) else { return nil }
+        return .some(question)
     }
 
     /// The fast path: no escapes, no empty or dot segments.

@@ -33,6 +33,9 @@ public final class Route: Sendable {
     /// Index of the rule and path in the Ingress (for explanations), nil for a default backend.
     public let ruleIndex: Int?
     public let pathIndex: Int?
+    /// `namespace/name` of the Ingress and of the service, made once for metrics and logs.
+    let ingressLabel: String
+    let serviceLabel: String
 
     init(ingress: IngressRef, host: String?, path: String?, pathType: PathType?, backend: Backend, options: IngressAnnotations,
          redirectToHTTPS: Bool, ruleIndex: Int?, pathIndex: Int?) {
@@ -45,6 +48,8 @@ public final class Route: Sendable {
         self.redirectToHTTPS = redirectToHTTPS
         self.ruleIndex = ruleIndex
         self.pathIndex = pathIndex
+        self.ingressLabel = ingress.description
+        self.serviceLabel = backend.target.serviceLabel
     }
 
     /// The path the backend receives: with rewrite-target, the matched prefix replaced.
@@ -135,7 +140,7 @@ public struct RouteTable: Sendable {
 
     func hostGroup(_ host: String) -> HostRoutes? {
         if let g = exactHosts[host] { return g }
-        if let dot = host.utf8.firstIndex(of: UInt8(ascii: ".")) {
+        if !wildcardHosts.isEmpty, let dot = host.utf8.firstIndex(of: UInt8(ascii: ".")) {
             let parent = String(host[host.index(after: dot)...])
             if !parent.isEmpty, dot != host.startIndex, let g = wildcardHosts[parent] { return g }
         }
