@@ -12,7 +12,7 @@ public final class SQLiteStore: Store {
     /// Events kept in the log; a watcher further behind must relist.
     static let eventRetention: Int64 = 100_000
     /// How often watchers look for changes written by other processes.
-    static let pollInterval: Duration = .milliseconds(10)
+    static let pollInterval: Duration = .milliseconds(20)
 
     private let pool: DatabasePool
     private let api: APIServer
