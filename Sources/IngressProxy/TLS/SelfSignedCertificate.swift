@@ -1,6 +1,5 @@
-import Crypto
 import Foundation
-import X509
+import KubeModel
 
 /// Makes ECDSA P-256 self-signed server certificates: kplane's default certificate, and the
 /// certificates that tests serve.
@@ -17,31 +16,10 @@ public enum SelfSignedCertificate {
     }
 
     /// A certificate valid from an hour ago for `days`, for the given DNS names.
+    /// A self-signed ECDSA P-256 certificate for `dnsNames` (see `TLSKeyPair.selfSigned`).
     public static func make(commonName: String, dnsNames: [String], days: Int = 3650) throws -> PEMPair {
-        let key = P256.Signing.PrivateKey()
-        let name = try DistinguishedName {
-            OrganizationName("kplane")
-            CommonName(commonName)
-        }
-        let now = Date()
-        let certificate = try Certificate(
-            version: .v3,
-            serialNumber: Certificate.SerialNumber(),
-            publicKey: Certificate.PublicKey(key.publicKey),
-            notValidBefore: now.addingTimeInterval(-3600),
-            notValidAfter: now.addingTimeInterval(Double(days) * 86400),
-            issuer: name,
-            subject: name,
-            signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true))
-                try ExtendedKeyUsage([.serverAuth])
-                SubjectAlternativeNames(dnsNames.map { GeneralName.dnsName($0) })
-            },
-            issuerPrivateKey: Certificate.PrivateKey(key)
-        )
-        return PEMPair(certificatePEM: try certificate.serializeAsPEM().pemString, keyPEM: key.pemRepresentation)
+        let pair = try TLSKeyPair.selfSigned(hosts: dnsNames, commonName: commonName, days: days)
+        return PEMPair(certificatePEM: pair.certificatePEM, keyPEM: pair.keyPEM)
     }
 
     /// The default certificate: read from `directory` (`default.crt`, `default.key`) or generated

@@ -42,9 +42,9 @@ public enum TLSKeyPair {
 extension TLSKeyPair {
     /// A self-signed ECDSA P-256 certificate for `hosts` (DNS names or IP addresses, all
     /// put in the SAN), valid from a minute ago for `days`. Returns PEM text.
-    public static func selfSigned(hosts: [String], days: Int = 365, now: Date = Date()) throws -> (certificatePEM: String, keyPEM: String) {
+    public static func selfSigned(hosts: [String], commonName: String? = nil, days: Int = 365, now: Date = Date()) throws -> (certificatePEM: String, keyPEM: String) {
         let key = P256.Signing.PrivateKey()
-        let commonName = hosts.first ?? "kplane"
+        let commonName = commonName ?? hosts.first ?? "kplane"
         let name = try DistinguishedName { CommonName(commonName) }
         let sans: [GeneralName] = hosts.map { host in
             if let ip = IPAddress(host) {
