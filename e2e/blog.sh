@@ -56,15 +56,25 @@ new_db_ready() {
     [ "$(echo "$pods" | wc -w)" -eq 1 ] && [ "$pods" != "$1" ] || return 1
     "$K" get po "$pods" -n blog -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if any(c["type"]=="Ready" and c["status"]=="True" for c in d["status"].get("conditions",[])) else 1)'
 }
+no_veths() { [ -z "$(ip -o link show type veth)" ]; }
 # Every process, interface, table and mount kplane and the blog make is gone.
 nothing_left() {
+    local left=""
+    for pid in $APP_PIDS; do kill -0 "$pid" 2>/dev/null && left="$left $pid"; done
+    [ -z "$left" ] || fail "app processes left:$left"
     [ "$(ip netns list | grep -c '^kplane-' || true)" -eq 0 ] || fail "pod namespaces left: $(ip netns list)"
-    [ -z "$(ip -o link show type veth)" ] || fail "veths left: $(ip -o link show type veth)"
+    # A namespace's veth goes when the kernel finishes tearing the namespace down (async).
+    eventually 10 no_veths || fail "veths left: $(ip -o link show type veth)"
     ! ip link show kplane0 >/dev/null 2>&1 || fail "bridge left"
     [ -z "$(nft list tables 2>/dev/null)" ] || fail "nft tables left: $(nft list tables)"
     ! losetup -a 2>/dev/null | grep -q "$KPLANE_STATE_DIR" || fail "loop devices left: $(losetup -a | grep "$KPLANE_STATE_DIR")"
     ! grep -q " $KPLANE_STATE_DIR" /proc/self/mountinfo || fail "mounts left: $(grep " $KPLANE_STATE_DIR" /proc/self/mountinfo)"
-    ! pgrep -f '^/usr/bin/(redis-server|python3 /app/)' >/dev/null || fail "app processes left: $(pgrep -af '^/usr/bin/(redis-server|python3 /app/)')"
+}
+# The blog's processes of this run: those in one of our pod namespaces (another run's are not).
+app_pids() {
+    for pid in $(pgrep -f '^/usr/bin/(redis-server|python3 /app/)'); do
+        if ip netns identify "$pid" 2>/dev/null | grep -q '^kplane-'; then echo "$pid"; fi
+    done
 }
 
 # The outside-the-cluster process behind the selectorless Service `banner`.
@@ -158,7 +168,22 @@ eventually 60 new_db_ready "$OLD_DB" || fail "db did not move back to its claim"
 eventually 30 api_has "$TOKEN" || fail "the post on the claim is gone after the emptyDir episode"
 ok "back on its claim, db has the post again"
 
+# Optional load (BLOG_LOAD_SECONDS=30): wrk on the page through the Ingress (ui → post →
+# db, comment → db per post); p99 latency, and any error fails the check.
+if [ "${BLOG_LOAD_SECONDS:-0}" -gt 0 ] && command -v wrk >/dev/null; then
+    cp /etc/hosts "$KPLANE_STATE_DIR/hosts" && echo "127.0.0.1 blog.local" >> "$KPLANE_STATE_DIR/hosts"
+    mount --bind "$KPLANE_STATE_DIR/hosts" /etc/hosts    # this private mount namespace only
+    wrk -t2 -c8 -d"${BLOG_LOAD_SECONDS}s" --latency https://blog.local:18443/ > "$KPLANE_STATE_DIR/wrk.txt" 2>&1 || true
+    umount /etc/hosts
+    P99=$(awk '$1 == "99%" {print $2}' "$KPLANE_STATE_DIR/wrk.txt")
+    RPS=$(awk '/^Requests\/sec/ {print $2}' "$KPLANE_STATE_DIR/wrk.txt")
+    ! grep -Eq 'Non-2xx|Socket errors' "$KPLANE_STATE_DIR/wrk.txt" || fail "errors under load: $(grep -E 'Non-2xx|Socket errors' "$KPLANE_STATE_DIR/wrk.txt")"
+    ok "${BLOG_LOAD_SECONDS}s of wrk (2 threads, 8 connections) on https://blog.local/: p99 $P99, $RPS requests/s, no errors"
+fi
+
 RSS_KB=$(ps -o rss= -p "$UP_PID" | tr -d ' ')
+APP_PIDS=$(app_pids)
+[ "$(echo $APP_PIDS | wc -w)" -eq 7 ] || fail "expected 7 app processes (2 ui, 2 post, 2 comment, 1 db), found: $APP_PIDS"
 ok "kplane RSS with the blog running: $((RSS_KB / 1024)) MiB"
 
 ip netns del $CLIENT_NS
@@ -173,9 +198,10 @@ AGAIN=$(since "$T1")
 eventually 30 nodeport_has "$TOKEN" || fail "after a second up the NodePort does not serve the post"
 make_client
 eventually 30 lb_has "$TOKEN" || fail "after a second up the LoadBalancer address does not serve the post"
+APP_PIDS=$(app_pids)
 ok "a second up on the same state dir serves the post again through the Ingress (${AGAIN}s), the NodePort and $LB_IP"
 ip netns del $CLIENT_NS
 stop_up
 nothing_left
 ok "stopped again, nothing left"
-echo "# blog: first HTTPS ${FIRST_HTTPS}s after the command; second up ${AGAIN}s; kplane RSS $((RSS_KB / 1024)) MiB"
+echo "# blog: first HTTPS ${FIRST_HTTPS}s after the command; second up ${AGAIN}s; kplane RSS $((RSS_KB / 1024)) MiB${P99:+; p99 under load $P99 at $RPS requests/s}"
