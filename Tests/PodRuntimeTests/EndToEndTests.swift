@@ -59,4 +59,10 @@ struct PodEndToEndTests {
         let out = try EndToEnd.run("deployments.sh")
         #expect(out.contains("ok - rolled to a new template"))
     }
+
+    @Test func blogBehindIngressTLSWithPersistentDatabase() throws {
+        let out = try EndToEnd.run("blog.sh", timeout: 480)
+        #expect(out.contains("ok - a second up on the same state dir serves the post again"))
+        #expect(out.contains("ok - stopped again, nothing left"))
+    }
 }
