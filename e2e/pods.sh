@@ -46,7 +46,7 @@ spec:
   containers:
   - name: sh
     command: [sh, -c, "touch /state/alive; exec sleep 3600"]
-    livenessProbe: {exec: {command: [test, -f, /state/alive]}, periodSeconds: 1, failureThreshold: 1}
+    livenessProbe: {exec: {command: [test, -f, /state/alive]}, periodSeconds: 1, failureThreshold: 1, timeoutSeconds: 10}
     volumeMounts: [{name: state, mountPath: /state}]
   volumes: [{name: state, emptyDir: {}}]
 ---
@@ -92,7 +92,7 @@ ok "readiness follows the probe both ways"
 "$K" exec server -- sh -c 'echo yes > /www/ready'
 
 restarts() { "$K" get po flaky -o json | jsonpath '["status"]["containerStatuses"][0]["restartCount"]'; }
-"$K" exec flaky -- rm /state/alive
+eventually 20 "$K" exec flaky -- rm /state/alive || fail "could not exec into flaky"
 eventually 15 sh -c "[ \$($K get po flaky -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"status\"][\"containerStatuses\"][0][\"restartCount\"])') -ge 1 ]" || fail "liveness failure did not restart the container"
 ok "a liveness failure restarts the container (restarts: $(restarts))"
 
