@@ -873,6 +873,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         guard on != clientReading, let context else { return }
         clientReading = on
         _ = try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: on)
+        // An HTTP/2 stream channel does not deliver what it buffered while paused just
+        // because autoRead comes back on: ask for it (harmless on a socket channel).
+        if on { context.read() }
     }
 
     static func cookie(_ name: String, in header: String) -> String? {
