@@ -46,7 +46,7 @@ spec:
   containers:
   - name: sh
     command: [sh, -c, "touch /state/alive; exec sleep 3600"]
-    livenessProbe: {exec: {command: [test, -f, /state/alive]}, periodSeconds: 1, failureThreshold: 1, timeoutSeconds: 10}
+    livenessProbe: {exec: {command: [test, -f, /state/alive]}, initialDelaySeconds: 2, periodSeconds: 1, failureThreshold: 1, timeoutSeconds: 10}
     volumeMounts: [{name: state, mountPath: /state}]
   volumes: [{name: state, emptyDir: {}}]
 ---
