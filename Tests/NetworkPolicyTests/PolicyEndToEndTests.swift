@@ -216,7 +216,8 @@ final class Node: @unchecked Sendable {
     }
 
     func waitForPods(_ store: SQLiteStore, count: Int) async throws -> [ObjectRef: RunningPod] {
-        for _ in 0..<300 {
+        // Up to 60 s: on a loaded CI machine nine pods can take a while to start.
+        for _ in 0..<600 {
             let pods = try await store.list(Pod.self).filter { p in
                 p.status.podIP != nil && (p.status.containerStatuses ?? []).allSatisfy(\.ready) && !(p.status.containerStatuses ?? []).isEmpty
             }
