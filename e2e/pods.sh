@@ -57,7 +57,7 @@ spec:
   restartPolicy: Never
   containers:
   - name: sh
-    command: [sh, -c, "yes 'a line of output' | head -c 3000000; echo done"]
+    command: [sh, -c, "yes 'a line of output' | head -c 3000000; sleep 2; echo done"]
 YAML
 up -f $M --restart-backoff 1 --container-log-max-size 1
 eventually 20 pod_ip server || fail "server pod got no address"
@@ -109,7 +109,7 @@ ok "emptyDir is removed with its pod, hostPath survives"
 rotated() { ls $KPLANE_STATE_DIR/pods/*/logs/sh.log.1 >/dev/null 2>&1; }
 eventually 15 rotated || fail "a 3 MB log was not rotated at 1 MiB"
 logs_done() { "$K" logs chatty | tail -1 | grep -q done; }
-eventually 10 logs_done || fail "kplane logs does not end with the latest output"
+eventually 20 logs_done || fail "kplane logs does not end with the latest output"
 phase() { "$K" get po chatty -o json | jsonpath '["status"]["phase"]'; }
 succeeded() { [ "$(phase)" = Succeeded ]; }
 eventually 10 succeeded || fail "chatty (restartPolicy Never, exit 0) is $(phase), not Succeeded"
