@@ -5,6 +5,15 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// What every component target (controllers and node components) builds on.
+let componentBase: [Target.Dependency] = [
+    "KubeModel",
+    "ClusterStore",
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "Metrics", package: "swift-metrics"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+]
+
 let package = Package(
     name: "kplane",
     platforms: [.macOS(.v15)],
@@ -92,36 +101,19 @@ let package = Package(
         // hand-written Endpoints), LoadBalancer addresses, Deployments.
         .target(
             name: "Controllers",
-            dependencies: [
-                "KubeModel",
-                "ClusterStore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: componentBase,
             swiftSettings: strict
         ),
         // PV/PVC binding, StorageClass defaults, the local-path provisioner.
         .target(
             name: "Storage",
-            dependencies: [
-                "KubeModel",
-                "ClusterStore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: componentBase,
             swiftSettings: strict
         ),
         // Services + EndpointSlices -> one nftables table; the nft applier.
         .target(
             name: "ServiceProxy",
-            dependencies: [
-                "KubeModel",
-                "ClusterStore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            dependencies: componentBase + [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -131,25 +123,13 @@ let package = Package(
         // NetworkPolicy evaluation (the single source of truth) and its nftables rendering.
         .target(
             name: "NetworkPolicy",
-            dependencies: [
-                "KubeModel",
-                "ClusterStore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: componentBase,
             swiftSettings: strict
         ),
         // Single-node pods: network namespaces, veth pairs on a bridge, processes, probes, volumes.
         .target(
             name: "PodRuntime",
-            dependencies: [
-                "KubeModel",
-                "ClusterStore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: componentBase,
             swiftSettings: strict
         ),
         // The CLI commands (kubectl's habits) and the `up` host.
