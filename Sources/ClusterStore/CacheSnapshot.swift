@@ -1,11 +1,19 @@
+import Foundation
 import KubeModel
 
 /// An immutable, consistent view of the objects of some kinds at one resourceVersion, with
 /// typed values decoded once. Components render their desired state from it.
+///
+/// Each object is kept as its compact JSON text next to its typed value, and turned back into
+/// a JSON tree only when asked for (components read typed values; raw objects are wanted only
+/// to write back): a tree costs about four times its text in memory.
 public struct CacheSnapshot: Sendable {
     struct Entry: Sendable {
-        var object: Object
+        var json: Data
         var typed: (any Resource)?
+
+        /// The JSON tree again (the text was written from a valid object, so this succeeds).
+        var object: Object? { (try? JSONValue.parse(json)).flatMap { try? Object(json: $0) } }
     }
 
     public internal(set) var resourceVersion: Int64
@@ -26,7 +34,8 @@ public struct CacheSnapshot: Sendable {
     }
 
     mutating func upsert(_ object: Object) {
-        entries[object.type, default: [:]][object.key] = Entry(object: object, typed: Scheme.decode(object))
+        let json = object.json.jsonData()
+        entries[object.type, default: [:]][object.key] = Entry(json: json, typed: Scheme.decode(object.type, json: json))
     }
 
     mutating func remove(_ object: Object) {
@@ -47,7 +56,12 @@ public struct CacheSnapshot: Sendable {
 
     /// Raw objects of a kind, sorted by namespace and name.
     public func objects(_ type: ResourceType) -> [Object] {
-        (entries[type] ?? [:]).sorted { $0.key < $1.key }.map(\.value.object)
+        (entries[type] ?? [:]).sorted { $0.key < $1.key }.compactMap(\.value.object)
+    }
+
+    /// Typed objects of a kind given at run time, sorted by namespace and name.
+    public func resources(_ type: ResourceType) -> [any Resource] {
+        (entries[type] ?? [:]).sorted { $0.key < $1.key }.compactMap(\.value.typed)
     }
 
     public func object(_ key: ObjectKey) -> Object? {

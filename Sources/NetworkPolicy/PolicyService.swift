@@ -82,8 +82,8 @@ final class InputVersions: Sendable {
     func changed(_ snapshot: CacheSnapshot) -> Bool {
         var now: [String: String] = [:]
         for type in PolicyService.types {
-            for o in snapshot.objects(type) {
-                now["\(type.kind)/\(o.namespace)/\(o.name)"] = o.json["metadata"]?["resourceVersion"]?.stringValue ?? ""
+            for o in snapshot.resources(type) {
+                now["\(type.kind)/\(o.namespace)/\(o.name)"] = o.metadata.resourceVersion ?? ""
             }
         }
         return last.withLock { last in

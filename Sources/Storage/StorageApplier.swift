@@ -12,8 +12,9 @@ struct StorageApplier {
     let host: (any VolumeHost)?
     let logger: Logger
     let now: String
-    /// The newest stored version of each object this pass touched or read.
-    var latest: [ObjectKey: Object]
+    let snapshot: CacheSnapshot
+    /// The newest stored version of each object this pass wrote.
+    var written: [ObjectKey: Object] = [:]
 
     /// What a run did.
     struct Outcome {
@@ -29,10 +30,12 @@ struct StorageApplier {
         self.host = host
         self.logger = logger
         self.now = now
-        latest = [:]
-        for type in [PersistentVolume.resourceType, PersistentVolumeClaim.resourceType] {
-            for object in snapshot.objects(type) { latest[object.key] = object }
-        }
+        self.snapshot = snapshot
+    }
+
+    /// The newest version of an object this pass knows: its own write, else the snapshot's.
+    func latest(_ key: ObjectKey) -> Object? {
+        written[key] ?? snapshot.object(key)
     }
 
     /// Status updates replace the whole status; spec updates replace these fields entirely
@@ -113,7 +116,7 @@ struct StorageApplier {
     }
 
     private mutating func write(_ typed: Object, status: Bool, _ outcome: inout Outcome) async throws {
-        let base = latest[typed.key] ?? typed
+        let base = latest(typed.key) ?? typed
         var object = base
         if status {
             object.setField("status", typed.status)
@@ -129,7 +132,7 @@ struct StorageApplier {
     }
 
     private mutating func record(_ object: Object, _ outcome: inout Outcome) {
-        latest[object.key] = object
+        written[object.key] = object
         outcome.writes += 1
         outcome.highestResourceVersion = max(outcome.highestResourceVersion, Int64(object.resourceVersion) ?? 0)
     }
@@ -161,7 +164,7 @@ struct StorageApplier {
             await self.report(claim: claim, type: type, reason: reason, message: "\(prefix): \(error)", &outcome)
         case .volume(let volume, let reason, let prefix)?:
             let key = ObjectKey(type: PersistentVolume.resourceType, namespace: "", name: volume.name)
-            guard let stored = latest[key], var typed = try? stored.decode(PersistentVolume.self) else { return }
+            guard let stored = latest(key), var typed = try? stored.decode(PersistentVolume.self) else { return }
             let message = "\(prefix): \(error)"
             if typed.status.phase == Phase.failed && typed.status.message == message { return }
             if typed.status.phase != Phase.failed { typed.status.lastPhaseTransitionTime = now }
@@ -178,7 +181,7 @@ struct StorageApplier {
 
     private mutating func report(claim: PersistentVolumeClaim, type: String, reason: String, message: String, _ outcome: inout Outcome) async {
         let key = ObjectKey(type: PersistentVolumeClaim.resourceType, namespace: claim.namespace, name: claim.name)
-        guard let stored = latest[key], var typed = try? stored.decode(PersistentVolumeClaim.self) else { return }
+        guard let stored = latest(key), var typed = try? stored.decode(PersistentVolumeClaim.self) else { return }
         var conditions = typed.status.conditions ?? []
         if let existing = conditions.first(where: { $0.type == type }), existing.reason == reason, existing.message == message { return }
         conditions.removeAll { $0.type == type }

@@ -1,0 +1,72 @@
+import Foundation
+import Glibc
+import Testing
+import ClusterStore
+import KubeModel
+@testable import ClusterDNS
+
+/// Where the memory of 10,000 Services goes in the `dns` component: the cache's copy of the
+/// objects and the zone index built from it (heap bytes in use, from glibc's `malloc_info`).
+/// Runs alone (serial phase): the heap is the whole process's.
+@Suite struct ZoneMemoryTests {
+    @Test func zoneIndexTakesLessThanHalfAKilobytePerService() async throws {
+        let n = 10_000
+        let store = MemoryStore()
+        var docs: [Object] = [try Object(json: .object(["apiVersion": .string("v1"), "kind": .string("Namespace"), "metadata": .object(["name": .string("bench")])]))]
+        for i in 0..<n {
+            docs.append(try Object(json: .object([
+                "apiVersion": .string("v1"), "kind": .string("Service"),
+                "metadata": .object(["name": .string("svc-\(i)"), "namespace": .string("bench"), "labels": .object(["app": .string("svc-\(i)")])]),
+                "spec": .object(["selector": .object(["app": .string("svc-\(i)")]),
+                                 "ports": .array([.object(["name": .string("http"), "protocol": .string("TCP"), "port": .int(80)])])]),
+            ])))
+        }
+        _ = try await store.apply(docs)
+        docs = []
+        let texts = try await store.list(Service.resourceType, namespace: nil).items.map { $0.json.jsonData() }
+
+        let h0 = try Heap.inUse()
+        var objects: [Object]? = try texts.map { try Object(json: JSONValue.parse($0)) }
+        let h1 = try Heap.inUse()
+        let snapshot = CacheSnapshot(objects: objects!)
+        objects = nil
+        let h2 = try Heap.inUse()
+        let zone = ClusterZone(snapshot: snapshot, configuration: ZoneConfiguration())
+        let h3 = try Heap.inUse()
+
+        #expect(zone.services.count == texts.count)
+        let perService = { (bytes: Int) in bytes / texts.count }
+        print("memory per service: JSON text \(perService(texts.map(\.count).reduce(0, +))) B, "
+              + "JSON tree \(perService(h1 - h0)) B, cache entry (text + typed value) \(perService(h2 - h0)) B, "
+              + "zone index \(perService(h3 - h2)) B")
+        #expect(perService(h3 - h2) <= 512)
+    }
+}
+
+/// Heap bytes in use, as glibc's allocator reports them.
+enum Heap {
+    private typealias MallocInfo = @convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32
+
+    struct Unavailable: Error {}
+
+    static func inUse() throws -> Int {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_info") else { throw Unavailable() }
+        let mallocInfo = unsafeBitCast(symbol, to: MallocInfo.self)
+        var buffer: UnsafeMutablePointer<CChar>?
+        var size = 0
+        guard let stream = open_memstream(&buffer, &size) else { throw Unavailable() }
+        _ = mallocInfo(0, stream)
+        fclose(stream)
+        defer { free(buffer) }
+        let xml = buffer.map { String(cString: $0) } ?? ""
+        // The process-wide totals follow the last </heap>.
+        let totals = xml.components(separatedBy: "</heap>").last ?? ""
+        func value(_ tag: String, _ type: String) -> Int {
+            guard let range = totals.range(of: "<\(tag) type=\"\(type)\"") else { return 0 }
+            let rest = totals[range.upperBound...]
+            guard let size = rest.range(of: "size=\"") else { return 0 }
+            return Int(rest[size.upperBound...].prefix { $0.isNumber }) ?? 0
+        }
+        return value("system", "current") + value("total", "mmap") - value("total", "fast") - value("total", "rest")
+    }
+}
