@@ -75,7 +75,8 @@ public final class ClusterDNSService: ServiceLifecycle.Service, Sendable {
         bound.finish()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await snapshot in self.cache.snapshots().cancelOnGracefulShutdown() {
+                let inputs = KindRevisions(ClusterDNSService.resourceTypes)
+                for await snapshot in self.cache.snapshots().cancelOnGracefulShutdown() where inputs.changed(snapshot) {
                     let zone = ClusterZone(snapshot: snapshot, configuration: self.configuration.zone)
                     self.handler.update(zone)
                     self.logger.debug("dns.zone.updated", metadata: [

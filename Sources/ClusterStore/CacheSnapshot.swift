@@ -20,6 +20,8 @@ public struct CacheSnapshot: Sendable {
     /// False until the first full list has been read.
     public internal(set) var isSynced: Bool
     var entries: [ResourceType: [ObjectKey: Entry]]
+    /// The resourceVersion of the last change to each kind (the list's for kinds unchanged since).
+    var revisions: [ResourceType: Int64] = [:]
 
     init(resourceVersion: Int64, isSynced: Bool) {
         self.resourceVersion = resourceVersion
@@ -36,10 +38,18 @@ public struct CacheSnapshot: Sendable {
     mutating func upsert(_ object: Object) {
         let json = object.json.jsonData()
         entries[object.type, default: [:]][object.key] = Entry(json: json, typed: Scheme.decode(object.type, json: json))
+        revisions[object.type] = resourceVersion
     }
 
     mutating func remove(_ object: Object) {
         entries[object.type]?[object.key] = nil
+        revisions[object.type] = resourceVersion
+    }
+
+    /// A number that changes whenever an object of `type` is added, changed or removed: lets a
+    /// component that reads a few kinds of a shared cache skip snapshots that changed others.
+    public func revision(of type: ResourceType) -> Int64 {
+        revisions[type] ?? 0
     }
 
     /// Typed objects of a kind, sorted by namespace and name.

@@ -123,11 +123,11 @@ public final class ClusterCache: ServiceLifecycle.Service, Sendable {
             state.withLock { state in
                 var working = state.working ?? state.snapshot
                 state.working = nil
+                working.resourceVersion = event.resourceVersion
                 switch event.kind {
                 case .added, .modified: working.upsert(event.object)
                 case .deleted: working.remove(event.object)
                 }
-                working.resourceVersion = event.resourceVersion
                 state.working = working
             }
         }

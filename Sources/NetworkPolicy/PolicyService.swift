@@ -4,7 +4,6 @@ import KubeModel
 import Logging
 import Metrics
 import ServiceLifecycle
-import Synchronization
 
 /// The node's NetworkPolicy enforcer (component `policy`): Pods, Namespaces and
 /// NetworkPolicies from a `ClusterCache` become kplane's own nftables table
@@ -54,7 +53,7 @@ public final class PolicyService: ServiceLifecycle.Service, Sendable {
         let logger = logger
         let syncer = PolicySyncer(table: configuration.table, execute: PolicySyncer.nftExecutor(nft: nft))
         let metrics = metrics
-        let seen = InputVersions()
+        let seen = KindRevisions(PolicyService.types)
         await ReconcileLoop.run(cache: cache, name: "policy", minInterval: configuration.minSyncInterval, logger: logger) { snapshot in
             // The shared cache changes for every kind; only these three matter here.
             guard seen.changed(snapshot) else { return }
@@ -71,24 +70,6 @@ public final class PolicyService: ServiceLifecycle.Service, Sendable {
             logger.info("policy.stopped", metadata: ["table": "\(configuration.table)"])
         } catch {
             logger.warning("policy.cleanup.failed", metadata: ["error": "\(error)"])
-        }
-    }
-}
-
-/// Remembers the resourceVersions of the inputs, to skip passes caused by other kinds.
-final class InputVersions: Sendable {
-    private let last = Mutex<[String: String]?>(nil)
-
-    func changed(_ snapshot: CacheSnapshot) -> Bool {
-        var now: [String: String] = [:]
-        for type in PolicyService.types {
-            for o in snapshot.resources(type) {
-                now["\(type.kind)/\(o.namespace)/\(o.name)"] = o.metadata.resourceVersion ?? ""
-            }
-        }
-        return last.withLock { last in
-            defer { last = now }
-            return last != now
         }
     }
 }

@@ -279,6 +279,26 @@ func expectStoreError(_ reason: StoreError.Reason, _ message: String? = nil, _ b
             break
         }
     }
+
+    @Test func kindRevisionsSkipSnapshotsWhereOnlyOtherKindsChanged() async throws {
+        let store = MemoryStore()
+        let cache = ClusterCache(store: store, types: [Service.resourceType, ConfigMap.resourceType], logger: Logger(label: "test"))
+        let task = Task { try await cache.run() }
+        defer { task.cancel() }
+        let services = KindRevisions([Service.resourceType])
+        #expect(services.changed(try #require(await cache.waitUntilSynced())))
+        _ = try await store.create(try object("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}"))
+        for await snapshot in cache.snapshots() where snapshot.count(ConfigMap.resourceType) == 1 {
+            #expect(!services.changed(snapshot))
+            break
+        }
+        _ = try await store.delete(ObjectKey(type: Service.resourceType, namespace: "default", name: "kubernetes"))
+        for await snapshot in cache.snapshots() where snapshot.count(Service.resourceType) == 1 {
+            #expect(services.changed(snapshot))
+            #expect(!services.changed(snapshot))
+            break
+        }
+    }
 }
 
 @Suite struct ReconcileLoopTests {

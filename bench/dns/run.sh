@@ -109,11 +109,37 @@ perf() {
          END {printf "%.0f %.3f %s\n", q, l, lost}' "$OUT/$label.txt"
 }
 
-# p99 latency at a fixed rate from dnsperf's per-query output (-v).
+# p99 latency at half load: dnsperf holds the rate (no per-query output, which would load the
+# client's core), while a probe on the same core sends one query at a time and times each answer.
 p99() {
     local port=$1 file=$2 qps=$3
-    taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$DURATION" -c 8 -q 200 -Q "$qps" -v 2>/dev/null \
-        | awk '$1 == ">" {print $NF}' | sort -g | awk '{a[NR]=$1} END {printf "%.3f\n", a[int(NR*0.99)]*1000}'
+    taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$DURATION" -c 8 -q 200 -Q "$qps" > /dev/null 2>&1 &
+    local load=$!
+    sleep 1
+    taskset -c "$CLIENT_CPU" python3 - "$port" "$file" $((DURATION - 2)) <<'PY'
+import socket, struct, sys, time
+port, names, seconds = int(sys.argv[1]), [l.split() for l in open(sys.argv[2]).read().splitlines()[:5000]], float(sys.argv[3])
+types = {"A": 1, "SRV": 33, "AAAA": 28}
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
+s.connect(("127.0.0.1", port))
+samples, i, end = [], 0, time.perf_counter() + seconds
+while time.perf_counter() < end:
+    i += 1
+    time.sleep(0.001)
+    name, qtype = names[i % len(names)]
+    q = struct.pack(">HHHHHH", i & 0xFFFF, 0x0100, 1, 0, 0, 0) + b"".join(
+        bytes([len(l)]) + l.encode() for l in name.rstrip(".").split(".")) + b"\0" + struct.pack(">HH", types[qtype], 1)
+    t = time.perf_counter()
+    s.send(q)
+    try:
+        while struct.unpack(">H", s.recv(4096)[:2])[0] != i & 0xFFFF: pass
+    except socket.timeout:
+        samples.append(1.0); continue
+    samples.append(time.perf_counter() - t)
+samples.sort()
+print(f"{samples[int(len(samples) * 0.99)] * 1000:.3f}")
+PY
+    wait "$load"
 }
 
 measure() { # name pid port file
