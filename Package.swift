@@ -63,12 +63,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What kplane asks of the host it runs on: CPUs.
+        .target(
+            name: "HostSystem",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
         // Cluster DNS (the kube-dns / CoreDNS role): wire format, cluster zone, forwarding, servers.
         .target(
             name: "ClusterDNS",
             dependencies: [
                 "KubeModel",
                 "ClusterStore",
+                "HostSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -83,6 +90,7 @@ let package = Package(
             dependencies: [
                 "KubeModel",
                 "ClusterStore",
+                "HostSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import ClusterStore
+import HostSystem
 import KubeModel
 import Logging
 import NIOCore
@@ -16,11 +17,11 @@ public struct ClusterDNSConfiguration: Sendable {
     public var cacheCapacity: Int
     /// How long to wait for one upstream before trying the next.
     public var upstreamTimeout: Duration
-    /// UDP sockets sharing the port (one per core by default).
+    /// UDP sockets sharing the port, each served by its own event loop (one per usable CPU by default).
     public var udpSockets: Int
 
     public init(listen: SocketAddress, upstreams: [SocketAddress], zone: ZoneConfiguration = ZoneConfiguration(),
-                cacheCapacity: Int = 10_000, upstreamTimeout: Duration = .seconds(2), udpSockets: Int = System.coreCount) {
+                cacheCapacity: Int = 10_000, upstreamTimeout: Duration = .seconds(2), udpSockets: Int = HostCPUs.usable()) {
         self.listen = listen
         self.upstreams = upstreams
         self.zone = zone

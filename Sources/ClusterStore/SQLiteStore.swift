@@ -37,6 +37,9 @@ public final class SQLiteStore: Store {
             // A large apply is one transaction: keep its pages in memory instead of spilling
             // (the default 2 MB cache made 10,000 objects superlinear). WAL makes NORMAL safe
             // against crashes of the process; only an OS crash can lose the last commits.
+            // Readers (lists, the watch poll) read each page about once: they keep the default
+            // 2 MB, so that a long-running reader does not hold the whole database in memory.
+            if db.configuration.readonly { return }
             try db.execute(sql: "PRAGMA cache_size = -65536; PRAGMA synchronous = NORMAL")
         }
         // Switching a new database to WAL needs a lock that the busy timeout does not cover:

@@ -1,3 +1,4 @@
+import HostSystem
 import NIOCore
 import Testing
 @testable import IngressProxy
@@ -43,7 +44,7 @@ import Testing
                       ("Cpus_allowed_list:\t0,2-3\n", 3), ("Cpus_allowed_list:\tbogus\n", -1), ("", -1)])
     func usableCPUsFollowTheAffinityMask(_ c: (String, Int)) {
         let cores = max(1, System.coreCount)
-        #expect(IngressConfiguration.usableCPUs(status: c.0) == (c.1 < 0 ? cores : min(c.1, cores)))
+        #expect(HostCPUs.usable(status: c.0) == (c.1 < 0 ? cores : min(c.1, cores)))
     }
 
     @Test func stateIsReadWithoutLockUntilASwap() {

@@ -1,5 +1,6 @@
 import Foundation
 import ClusterStore
+import HostSystem
 import KubeModel
 import Logging
 import Metrics
@@ -22,33 +23,12 @@ public struct IngressConfiguration: Sendable {
     public var ensureIngressClass = true
     /// One event loop per CPU this process may run on (its affinity mask, as nginx's
     /// `worker_processes auto`): more loops than CPUs only adds context switches.
-    public var eventLoopThreads = IngressConfiguration.usableCPUs()
+    public var eventLoopThreads = HostCPUs.usable()
 
     public init(httpListen: (host: String, port: Int)?, httpsListen: (host: String, port: Int)?, defaultCertificate: SelfSignedCertificate.PEMPair) {
         self.httpListen = httpListen
         self.httpsListen = httpsListen
         self.defaultCertificate = defaultCertificate
-    }
-}
-
-extension IngressConfiguration {
-    /// The CPUs this process may run on: its affinity mask (`Cpus_allowed_list` in
-    /// /proc/self/status, as set by `taskset` or a cpuset), at most `System.coreCount` (which
-    /// honours cgroup CPU quotas), at least 1.
-    public static func usableCPUs(status: String? = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) -> Int {
-        let cores = max(1, System.coreCount)
-        guard let status,
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }) else { return cores }
-        var count = 0
-        for range in line.dropFirst("Cpus_allowed_list:".count).split(separator: ",") {
-            let bounds = range.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            switch bounds.count {
-            case 1: if bounds[0] != nil { count += 1 } else { return cores }
-            case 2: if let a = bounds[0], let b = bounds[1], b >= a { count += b - a + 1 } else { return cores }
-            default: return cores
-            }
-        }
-        return count > 0 ? min(count, cores) : cores
     }
 }
 
