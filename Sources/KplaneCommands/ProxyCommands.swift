@@ -208,7 +208,9 @@ struct ProxyBenchCommand: AsyncParsableCommand {
 
     /// Refuses to program nftables anywhere but in a network namespace with nothing but loopback.
     static func requireIsolated() throws {
-        let links = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net")) ?? []
+        // /proc/self/net follows the network namespace (/sys/class/net follows the mount of /sys).
+        let dev = (try? String(contentsOfFile: "/proc/self/net/dev", encoding: .utf8)) ?? ""
+        let links = dev.split(separator: "\n").dropFirst(2).compactMap { $0.split(separator: ":").first?.trimmingCharacters(in: .whitespaces) }
         guard geteuid() == 0, Set(links).isSubset(of: ["lo", LoadBalancerInterface.defaultName]) else {
             throw ValidationError("the end-to-end part programs nftables: run it as root inside an isolated network namespace (e.g. /work/shared/tools/isolated or unshare --net), or pass --render-only; interfaces here: \(links.sorted().joined(separator: " "))")
         }
@@ -220,6 +222,9 @@ struct ProxyBenchCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         let store = MemoryStore()
         let (services, slices) = Self.cluster(0..<n, endpoints: endpoints)
+        var namespace = Namespace()
+        namespace.metadata = ObjectMeta(name: "bench")
+        _ = try await store.create(Object(namespace))
         let chunk = 1000
         for start in stride(from: 0, to: n, by: chunk) {
             let end = min(n, start + chunk)

@@ -42,7 +42,7 @@ public struct IncrementalModel: Sendable {
     }
 
     private struct SliceRecord: Sendable {
-        var slice: EndpointSlice
+        var version: String?
         var owner: ServiceID?
     }
 
@@ -53,7 +53,9 @@ public struct IncrementalModel: Sendable {
 
     public private(set) var model: ProxyModel
     private var rendered: [ServiceID: Rendered] = [:]
-    private var slices: [SliceKey: SliceRecord] = [:]
+    /// resourceVersion (nil: the object has none) of every Service seen, rendered or not.
+    private var serviceVersions: [ServiceID: String?] = [:]
+    private var sliceVersions: [SliceKey: SliceRecord] = [:]
     private var slicesOf: [ServiceID: [SliceKey: EndpointSlice]] = [:]
     /// Services claiming each frontend, sorted: the first wins.
     private var claims: [Frontend: [ServiceID]] = [:]
@@ -82,46 +84,53 @@ public struct IncrementalModel: Sendable {
         let first = updates == 0
         updates += 1
 
-        // Services: new, changed, gone.
+        // Services: new, changed, gone. The scan touches every object, so it compares
+        // resourceVersions kept apart (copying a whole Service or slice costs dozens of retains).
         var current: [ServiceID: Service] = [:]
         var known = 0
-        for svc in services {
-            let id = ServiceID(svc)
-            if let old = rendered[id] {
+        let knownBefore = serviceVersions.count
+        for i in services.indices {
+            let id = ServiceID(namespace: services[i].namespace, name: services[i].name)
+            if let version = serviceVersions[id] {
                 known += 1
-                if Self.same(old.service, svc) { continue }
+                if let version, version == services[i].metadata.resourceVersion { continue }
+                if version == nil, services[i].metadata.resourceVersion == nil, rendered[id]?.service == services[i] { continue }
             }
-            current[id] = svc
+            current[id] = services[i]
+            serviceVersions[id] = .some(services[i].metadata.resourceVersion)
             dirty.insert(id)
         }
         var gone = Set<ServiceID>()
-        if known < rendered.count {
+        if known < knownBefore {
             let present = Set(services.map(ServiceID.init))
-            for id in rendered.keys where !present.contains(id) { gone.insert(id) }
+            for id in serviceVersions.keys where !present.contains(id) { gone.insert(id) }
+            for id in gone { serviceVersions[id] = nil }
             dirty.formUnion(gone)
         }
 
         // Slices: each change marks the Service it belonged to and the one it belongs to now.
-        var seenSlices = 0
+        var knownSlices = 0
         var newSliceKeys = 0
-        for slice in newSlices {
-            let key = SliceKey(namespace: slice.namespace, name: slice.name)
-            let owner = slice.serviceName.map { ServiceID(namespace: slice.namespace, name: $0) }
-            if let old = self.slices[key] {
-                seenSlices += 1
-                if Self.same(old.slice, slice) { continue }
+        for i in newSlices.indices {
+            let key = SliceKey(namespace: newSlices[i].namespace, name: newSlices[i].name)
+            if let old = sliceVersions[key] {
+                knownSlices += 1
+                if let version = old.version, version == newSlices[i].metadata.resourceVersion { continue }
+                if old.version == nil, newSlices[i].metadata.resourceVersion == nil, old.owner.flatMap({ slicesOf[$0]?[key] }) == newSlices[i] { continue }
                 if let o = old.owner { dirty.insert(o); slicesOf[o]?[key] = nil }
             } else {
                 newSliceKeys += 1
             }
-            self.slices[key] = SliceRecord(slice: slice, owner: owner)
+            let slice = newSlices[i]
+            let owner = slice.serviceName.map { ServiceID(namespace: slice.namespace, name: $0) }
+            sliceVersions[key] = SliceRecord(version: slice.metadata.resourceVersion, owner: owner)
             if let owner { dirty.insert(owner); slicesOf[owner, default: [:]][key] = slice }
             if !first, let t = slice.annotations["endpoints.kubernetes.io/last-change-trigger-time"] { delta.triggerTimes.append(t) }
         }
-        if seenSlices + newSliceKeys < self.slices.count {
+        if knownSlices + newSliceKeys < sliceVersions.count {
             let present = Set(newSlices.map { SliceKey(namespace: $0.namespace, name: $0.name) })
-            for (key, record) in self.slices where !present.contains(key) {
-                self.slices[key] = nil
+            for (key, record) in sliceVersions where !present.contains(key) {
+                sliceVersions[key] = nil
                 if let o = record.owner { dirty.insert(o); slicesOf[o]?[key] = nil }
             }
         }
