@@ -99,13 +99,16 @@ struct ProxyBenchCommand: AsyncParsableCommand {
 
     static let node = NodeConfig(nodeName: "node-a", nodeIPs: [IPAddress("192.168.50.1")!], podCIDRs: [CIDR("10.128.0.0/9")!], serviceCIDRs: [CIDR("10.96.0.0/12")!])
 
-    /// Service `i` (ClusterIP 10.96.x.y port 80) and its slice of `endpoints` addresses in 10.128.0.0/9.
+    /// ClusterIP of Service `i` (10.96.0.1 is the API's own Service).
+    static func clusterIP(_ i: Int) -> String { "10.100.\(i / 250).\(i % 250 + 1)" }
+
+    /// Service `i` (ClusterIP 10.100.x.y port 80) and its slice of `endpoints` addresses in 10.128.0.0/9.
     static func cluster(_ range: Range<Int>, endpoints: Int) -> ([Service], [EndpointSlice]) {
         var services: [Service] = [], slices: [EndpointSlice] = []
         for i in range {
             var s = Service()
             s.metadata = ObjectMeta(name: "s\(i)", namespace: "bench")
-            let ip = "10.96.\(i / 250).\(i % 250 + 1)"
+            let ip = clusterIP(i)
             s.spec.clusterIP = ip
             s.spec.clusterIPs = [ip]
             s.spec.ports = [Service.Port(name: "http", port: 80, targetPort: .int(8080))]
@@ -284,7 +287,7 @@ struct ProxyBenchCommand: AsyncParsableCommand {
             print(Self.summary("e2e_network_programming_latency", changeSamples))
 
             // What the kernel has: the last change's element, read back with nft.
-            let ip = "10.96.\(last.index / 250).\(last.index % 250 + 1)"
+            let ip = Self.clusterIP(last.index)
             let t = clock.now
             let got = try Self.shell("nft get element inet kplane backends4 '{ \(ip) . tcp . 80 . 3 }'")
             let want = "10.250.\(last.version / 250).\(last.version % 250 + 1)"

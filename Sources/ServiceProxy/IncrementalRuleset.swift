@@ -50,6 +50,15 @@ public struct IncrementalRuleset: Sendable {
             for e in c.elements { remove(e.set, e.key) }
             hairpin(c.endpointIPs, v4: fe.ip.isV4, by: -1)
         }
+        if added.count > 1000 {
+            // A large load: grow each set once instead of rehashing as it fills.
+            var growth: [String: Int] = [:]
+            for (_, c) in added { for e in c.elements { growth[e.set, default: 0] += 1 } }
+            for (name, n) in growth {
+                let have = ruleset.sets[name]?.elements.count ?? 0
+                ruleset.sets[name]?.elements.reserveCapacity(have + n)
+            }
+        }
         for (fe, c) in added {
             for e in c.elements { put(e.set, e.key, e.value) }
             hairpin(c.endpointIPs, v4: fe.ip.isV4, by: 1)

@@ -2,7 +2,7 @@
 # bench/proxy/connrate.sh [SECONDS]: new connections per second through a ClusterIP with 10
 # and with 10,000 Services (x 10 endpoints) loaded, in a fresh network namespace (root; wrk
 # and nginx). The client (wrk, one new connection per request) and nginx run on the same
-# "node"; the ClusterIP 10.96.0.1:80 of Service s0 is DNATed by kplane's table to its ten
+# "node"; the ClusterIP 10.100.0.1:80 of Service s0 is DNATed by kplane's table to its ten
 # endpoints 10.128.0.0-9:8080, which are addresses on lo. The two table sizes alternate three
 # times; the rules come from `kplane proxy bench --write-rules` (run.sh writes them).
 set -eu
@@ -39,8 +39,8 @@ sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 2>/dev/null || tru
 nginx -c $DIR/nginx.conf
 trap 'kill \$(cat $DIR/nginx.pid) 2>/dev/null || true' EXIT
 sleep 0.3
-curl -s --max-time 2 http://10.96.0.1/ >/dev/null 2>&1 || true
-rate() { wrk -t1 -c16 -d${SECS}s -H 'Connection: close' http://10.96.0.1/ | awk '/Requests\/sec/ {print \$2} /Non-2xx|Socket errors/ {print "#", \$0 > "/dev/stderr"}'; }
+curl -s --max-time 2 http://10.100.0.1/ >/dev/null 2>&1 || true
+rate() { wrk -t1 -c16 -d${SECS}s -H 'Connection: close' http://10.100.0.1/ | awk '/Requests\/sec/ {print \$2} /Non-2xx|Socket errors/ {print "#", \$0 > "/dev/stderr"}'; }
 for round in 1 2 3; do
   for n in 10 10000; do
     nft -f $OUT/kplane/n\$n/full.nft
