@@ -250,8 +250,11 @@ struct ProxyBenchCommand: AsyncParsableCommand {
             let t0 = clock.now
             group.addTask { try await cache.run() }
             group.addTask { try await proxy.run() }
+            _ = await cache.waitUntilSynced()
+            let listed = clock.now
             try await waitApplied(target)
-            print(String(format: "e2e_cold_sync_ms %.1f", Self.ms(clock.now - t0)))
+            print(String(format: "e2e_cold_sync_ms %.1f (informer list and decode %.1f, proxy render and nft %.1f)",
+                         Self.ms(clock.now - t0), Self.ms(listed - t0), Self.ms(clock.now - listed)))
 
             var addSamples: [Double] = []
             for i in n..<(n + adds) {

@@ -55,9 +55,9 @@ public actor ProxySyncer {
         rules = IncrementalRuleset(node: node, table: table)
     }
 
-    /// The proxy's inputs from a snapshot.
+    /// The proxy's inputs from a snapshot (unordered: the model indexes them by key).
     public static func inputs(_ snapshot: CacheSnapshot) -> ([Service], [EndpointSlice]) {
-        (snapshot.list(Service.self), snapshot.list(EndpointSlice.self))
+        (snapshot.unordered(Service.self), snapshot.unordered(EndpointSlice.self))
     }
 
     /// The model as of the last sync.
