@@ -31,7 +31,7 @@ ms() { # ms FILE...: wall time of nft -f on each file in sequence, printed per f
 for n in ${SIZES//,/ }; do
   echo "== plain nft -f: $n services x 10 endpoints"
   echo "-- kplane (flat maps)"
-  e2e/isolated -c "$(declare -f ms); ms '$OUT/kplane/n$n/full.nft' '$OUT/kplane/n$n/add-one.nft' '$OUT/kplane/n$n/change-endpoint.nft'; echo \"kernel_rules \$(nft -a list table inet kplane | grep -c handle)\""
+  e2e/isolated -c "$(declare -f ms); ms '$OUT/kplane/n$n/full.nft' '$OUT/kplane/n$n/add-one.nft' '$OUT/kplane/n$n/change-endpoint.nft'; echo \"kernel_handles \$(nft -a list table inet kplane | grep -c handle) (chains, sets and rules)\""
   if [ -d "$OUT/kube/n$n" ]; then
     echo "-- kube-proxy layout (chains per service and endpoint)"
     e2e/isolated -c "$(declare -f ms); ms '$OUT/kube/n$n/full.nft' '$OUT/kube/n$n/add-one.nft' '$OUT/kube/n$n/change-endpoint.nft'"
