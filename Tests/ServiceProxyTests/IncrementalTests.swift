@@ -203,14 +203,4 @@ struct IncrementalTests {
         // The foreign class's address is still DNATed (as kube-proxy does), only not held here.
         #expect(model.frontends[Frontend(ip: IPAddress("10.250.0.3")!, proto: .tcp, port: 80)] != nil)
     }
-
-    @Test func interfaceCommands() {
-        let ips = { (list: [String]) in Set(list.map { IPAddress($0)! }) }
-        #expect(LoadBalancerInterface.commands(name: "kplane-lb", current: ips(["10.250.0.1", "10.250.0.2"]), desired: ips(["10.250.0.2", "10.250.0.3", "fd00::1"])) == [
-            "address del 10.250.0.1/32 dev kplane-lb",
-            "address replace 10.250.0.3/32 dev kplane-lb",
-            "address replace fd00::1/128 dev kplane-lb",
-        ])
-        #expect(LoadBalancerInterface.commands(name: "kplane-lb", current: ips(["10.250.0.1"]), desired: ips(["10.250.0.1"])).isEmpty)
-    }
 }
