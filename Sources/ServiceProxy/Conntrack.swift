@@ -18,17 +18,14 @@ public enum ConntrackFlush: Sendable, Hashable {
         }
     }
 
-    /// What to flush after going from `old` to `new`.
-    public static func stale(old: ProxyModel?, new: ProxyModel) -> [ConntrackFlush] {
-        guard let old else { return [] }
+    /// What to flush for changed frontends.
+    public static func stale(_ changes: [Frontend: IncrementalModel.Change]) -> [ConntrackFlush] {
         var out: [ConntrackFlush] = []
-        for (fe, entry) in old.frontends where fe.proto == .udp {
-            let before = Set(entry.backends + (entry.podAndNodeBackends ?? []))
-            let after = new.frontends[fe].map { Set($0.backends + ($0.podAndNodeBackends ?? [])) } ?? []
+        for (fe, change) in changes where fe.proto == .udp {
+            let before = change.old.map { Set($0.backends + ($0.podAndNodeBackends ?? [])) } ?? []
+            let after = change.new.map { Set($0.backends + ($0.podAndNodeBackends ?? [])) } ?? []
             for backend in before.subtracting(after).sorted() { out.append(.endpoint(fe, backend)) }
-        }
-        for (fe, entry) in new.frontends where fe.proto == .udp && entry.hasAnyBackend {
-            if !(old.frontends[fe]?.hasAnyBackend ?? false) { out.append(.frontend(fe)) }
+            if change.new?.hasAnyBackend ?? false, !(change.old?.hasAnyBackend ?? false) { out.append(.frontend(fe)) }
         }
         return out.sorted { $0.arguments.joined(separator: " ") < $1.arguments.joined(separator: " ") }
     }

@@ -4,6 +4,7 @@ public struct ProxyError: Error, Sendable, CustomStringConvertible {
         case notRoot
         case missingTool
         case nftFailed
+        case interfaceFailed
     }
 
     public var code: Code

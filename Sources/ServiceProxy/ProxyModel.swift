@@ -10,12 +10,18 @@ public struct NodeConfig: Sendable, Hashable {
     public var podCIDRs: [CIDR]
     /// Service ranges: traffic to an unallocated address there is dropped.
     public var serviceCIDRs: [CIDR]
+    /// LoadBalancer Services of this class (or without a class) have their addresses on
+    /// this node (`ProxyModel.loadBalancerIPs`); the controller that assigns them uses the same.
+    public var loadBalancerClass: String
 
-    public init(nodeName: String, nodeIPs: [IPAddress], podCIDRs: [CIDR], serviceCIDRs: [CIDR] = []) {
+    public static let defaultLoadBalancerClass = "kplane.dev/load-balancer"
+
+    public init(nodeName: String, nodeIPs: [IPAddress], podCIDRs: [CIDR], serviceCIDRs: [CIDR] = [], loadBalancerClass: String = NodeConfig.defaultLoadBalancerClass) {
         self.nodeName = nodeName
         self.nodeIPs = nodeIPs
         self.podCIDRs = podCIDRs
         self.serviceCIDRs = serviceCIDRs
+        self.loadBalancerClass = loadBalancerClass
     }
 }
 
@@ -140,12 +146,15 @@ public struct ProxyModel: Sendable, Hashable {
     public var frontends: [Frontend: FrontendEntry]
     /// Every ClusterIP (unknown ports on them are rejected).
     public var clusterIPs: Set<IPAddress>
+    /// LoadBalancer ingress addresses this node holds on its `kplane-lb` interface.
+    public var loadBalancerIPs: Set<IPAddress>
     public var healthChecks: [HealthCheck]
 
-    public init(node: NodeConfig, frontends: [Frontend: FrontendEntry] = [:], clusterIPs: Set<IPAddress> = [], healthChecks: [HealthCheck] = []) {
+    public init(node: NodeConfig, frontends: [Frontend: FrontendEntry] = [:], clusterIPs: Set<IPAddress> = [], loadBalancerIPs: Set<IPAddress> = [], healthChecks: [HealthCheck] = []) {
         self.node = node
         self.frontends = frontends
         self.clusterIPs = clusterIPs
+        self.loadBalancerIPs = loadBalancerIPs
         self.healthChecks = healthChecks
     }
 }

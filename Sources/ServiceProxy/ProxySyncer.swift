@@ -3,9 +3,11 @@ import Foundation
 import KubeModel
 import Logging
 
-/// The proxy's apply step: keeps a mirror of what is in the kernel and turns each snapshot
-/// into one atomic `nft -f -` transaction (the whole table first, then only differences), plus
-/// the UDP conntrack cleanup that goes with it. Never lists the kernel's ruleset.
+/// The proxy's apply step: keeps the model and the rendered table up to date Service by
+/// Service (`IncrementalModel`, `IncrementalRuleset`) and turns each snapshot into one atomic
+/// `nft -f -` transaction (the whole table first, then only differences), then the node's
+/// LoadBalancer addresses and the UDP conntrack cleanup that go with it. Never lists the
+/// kernel's ruleset.
 public actor ProxySyncer {
     /// Runs one `nft -f -` transaction.
     public typealias Executor = @Sendable (String) async throws -> Void
@@ -20,71 +22,96 @@ public actor ProxySyncer {
         public var elements: Int
         public var transactionBytes: Int
         public var conntrackFlushes: Int
-        public var model: ProxyModel
+        /// Services rendered again (all of them on the first sync).
+        public var servicesRendered: Int
+        public var healthChecks: [HealthCheck]
+        public var loadBalancerIPs: Set<IPAddress>
+        /// `last-change-trigger-time` of the EndpointSlices this sync took in.
+        public var triggerTimes: [String]
     }
 
     public let node: NodeConfig
     public let table: String
     private let execute: Executor
     private let conntrack: ConntrackExecutor
-    private var applied: Ruleset?
-    private var model: ProxyModel?
+    private let addresses: LoadBalancerInterface?
+    private var model: IncrementalModel
+    private var rules: IncrementalRuleset
+    private var loaded = false
     private var replaceOnNextFull = true
+    private var addressesInSync = false
+    private var synced = false
 
-    public init(node: NodeConfig, table: String = RulesetBuilder.defaultTable, execute: @escaping Executor, conntrack: @escaping ConntrackExecutor) {
+    /// `addresses`: the interface that holds this node's LoadBalancer addresses (none: the
+    /// addresses are only DNATed, for routers that send them to the node).
+    public init(node: NodeConfig, table: String = RulesetBuilder.defaultTable, execute: @escaping Executor,
+                conntrack: @escaping ConntrackExecutor, addresses: LoadBalancerInterface? = nil) {
         self.node = node
         self.table = table
         self.execute = execute
         self.conntrack = conntrack
+        self.addresses = addresses
+        model = IncrementalModel(node: node)
+        rules = IncrementalRuleset(node: node, table: table)
     }
 
-    /// The proxy's inputs from a snapshot.
+    /// The proxy's inputs from a snapshot (unordered: the model indexes them by key).
     public static func inputs(_ snapshot: CacheSnapshot) -> ([Service], [EndpointSlice]) {
-        (snapshot.list(Service.self), snapshot.list(EndpointSlice.self))
+        (snapshot.unordered(Service.self), snapshot.unordered(EndpointSlice.self))
     }
 
-    /// Renders and applies. On failure the mirror is dropped so that the next sync reloads
-    /// the whole table.
+    /// The model as of the last sync.
+    public var currentModel: ProxyModel { model.model }
+
+    /// Renders what changed and applies it. On failure the next sync reloads the whole table.
     public func sync(services: [Service], slices: [EndpointSlice]) async throws -> Report {
-        let newModel = ProxyModel.build(services: services, slices: slices, node: node, previous: model)
-        let desired = RulesetBuilder.build(newModel, table: table)
-        let script: String?
-        let full = applied == nil
-        if let applied {
-            script = RulesetDiff.transaction(from: applied, to: desired)
-        } else {
-            script = desired.fullTransaction(replacing: replaceOnNextFull)
-        }
+        let delta = model.update(services: services, slices: slices)
+        rules.apply(delta)
+        let full = !loaded
+        let script = rules.transaction(replacing: replaceOnNextFull)
         if let script {
             do {
                 try await execute(script)
             } catch {
-                applied = nil
-                model = nil
+                rules.invalidate()
+                loaded = false
                 replaceOnNextFull = true
                 throw error
             }
         }
-        let flushes = ConntrackFlush.stale(old: model, new: newModel)
-        for flush in flushes { await conntrack(flush.arguments) }
-        applied = desired
-        model = newModel
+        rules.commit()
+        loaded = true
         replaceOnNextFull = false
-        return Report(full: full, changed: script != nil, rules: desired.ruleCount, elements: desired.elementCount,
-                      transactionBytes: script?.utf8.count ?? 0, conntrackFlushes: flushes.count, model: newModel)
+        if let addresses, delta.loadBalancerIPsChanged || !addressesInSync {
+            addressesInSync = false
+            try await addresses.sync(model.model.loadBalancerIPs)
+            addressesInSync = true
+        }
+        // The first sync's changes happened before the proxy started: nothing to clean up.
+        let flushes = synced ? ConntrackFlush.stale(delta.frontends) : []
+        synced = true
+        for flush in flushes { await conntrack(flush.arguments) }
+        let ruleset = rules.ruleset
+        return Report(full: full, changed: script != nil, rules: ruleset.ruleCount, elements: ruleset.elementCount,
+                      transactionBytes: script?.utf8.count ?? 0, conntrackFlushes: flushes.count, servicesRendered: delta.servicesRendered,
+                      healthChecks: model.model.healthChecks, loadBalancerIPs: model.model.loadBalancerIPs, triggerTimes: delta.triggerTimes)
     }
 
-    /// Forgets the mirror (the next sync replaces the table wholesale).
+    /// Forgets what the kernel has (the next sync replaces the table wholesale).
     public func invalidate() {
-        applied = nil
+        rules.invalidate()
+        loaded = false
         replaceOnNextFull = true
+        addressesInSync = false
     }
 
-    /// Removes the table.
+    /// Removes the table and the LoadBalancer interface.
     public func removeTable() async throws {
+        defer { invalidate() }
+        var failure: (any Error)?
+        do { try await addresses?.remove() } catch { failure = error }
         try await execute("add table inet \(table)\ndelete table inet \(table)\n")
-        applied = nil
-        model = nil
+        if let failure { throw failure }
     }
 }
 

@@ -224,6 +224,9 @@ extension Ruleset.Hook {
 }
 
 extension Ruleset {
+    /// Sets up to this size are written in sorted order.
+    static let sortedElementLimit = 5000
+
     /// The complete ruleset as one `nft -f` transaction. With `replacing`, a leftover table
     /// of the same name (after a crash) is removed in the same transaction.
     public func fullTransaction(replacing: Bool) -> String {
@@ -237,7 +240,14 @@ extension Ruleset {
         for name in chains.keys.sorted() { out.addChain(name, chains[name]!) }
         for name in chains.keys.sorted() { out.addRules(name, chains[name]!.rules) }
         for name in sets.keys.sorted() where !sets[name]!.dynamic {
-            out.addElements(name, sets[name]!.elements.sorted { $0.key.lexicographicallyPrecedes($1.key, by: atomOrder) }.map { ($0.key, $0.value) })
+            let elements = sets[name]!.elements
+            // Sorted for people and tests; a set too large to read goes in hash order (sorting
+            // 200,000 elements costs about as much as nft's parsing them).
+            if elements.count <= Ruleset.sortedElementLimit {
+                out.addElements(name, elements.sorted { $0.key.lexicographicallyPrecedes($1.key, by: atomOrder) }.map { ($0.key, $0.value) })
+            } else {
+                out.addElements(name, elements.map { ($0.key, $0.value) })
+            }
         }
         return out.text
     }

@@ -32,13 +32,79 @@ public enum RulesetBuilder {
     static func frontendKey(_ v4: Bool) -> [Ruleset.Field] { [.daddr(v4: v4), .l4proto, .dport] }
 
     public static func build(_ model: ProxyModel, table: String = defaultTable) -> Ruleset {
+        var rules = IncrementalRuleset(node: model.node, table: table)
+        rules.load(model)
+        return rules.ruleset
+    }
+
+    /// How many frontends use each optional set: the rules depend only on which are in use.
+    struct Usage: Sendable, Hashable {
+        var slots: [Int: Int] = [:]
+        var alternates: [Int: Int] = [:]
+        var timeouts: [Int: Int] = [:]
+    }
+
+    /// What one frontend adds to the table.
+    struct Contribution: Sendable {
+        var elements: [(set: String, key: [Ruleset.Atom], value: [Ruleset.Atom])] = []
+        var slots: Int?
+        var alternates: Int?
+        var timeout: Int?
+        /// Endpoint addresses (for the shared hairpin set).
+        var endpointIPs: Set<IPAddress> = []
+    }
+
+    static func slotSet(_ v4: Bool, _ n: Int) -> String { "slots\(suffix(v4))-\(n)" }
+    static func alternateSet(_ v4: Bool, _ n: Int) -> String { "pod-node-slots\(suffix(v4))-\(n)" }
+    static func timeoutSet(_ v4: Bool, _ t: Int) -> String { "affinity-\(t)s\(suffix(v4))" }
+
+    static func contribution(_ fe: Frontend, _ entry: FrontendEntry) -> Contribution {
+        var c = Contribution()
+        let f = suffix(fe.ip.isV4)
+        let k: [Ruleset.Atom] = [.ip(fe.ip), .proto(fe.proto), .port(fe.port)]
+        func put(_ set: String, _ key: [Ruleset.Atom], _ value: [Ruleset.Atom] = []) { c.elements.append((set, key, value)) }
+        let primary = entry.backends.prefix(Int(noSlot))
+        let alternate = (entry.podAndNodeBackends ?? []).prefix(Int(noSlot))
+        if !entry.hasAnyBackend {
+            put((entry.rejectWhenEmpty ? "no-endpoints-reject" : "no-endpoints-drop") + f, k)
+            return c
+        }
+        put("frontends\(f)", k)
+        if primary.isEmpty { put("no-endpoints-drop\(f)", k) }   // external clients of a Local policy without local endpoints
+        for (i, b) in primary.enumerated() { put("backends\(f)", k + [.mark(UInt32(i))], [.ip(b.ip), .port(b.port)]) }
+        for (i, b) in alternate.enumerated() { put("backends\(f)", k + [.mark(alternateBase + UInt32(i))], [.ip(b.ip), .port(b.port)]) }
+        c.endpointIPs.formUnion(primary.map(\.ip))
+        c.endpointIPs.formUnion(alternate.map(\.ip))
+        if !primary.isEmpty {
+            c.slots = primary.count
+            put(slotSet(fe.ip.isV4, primary.count), k)
+        }
+        if !alternate.isEmpty {
+            c.alternates = alternate.count
+            put(alternateSet(fe.ip.isV4, alternate.count), k)
+        }
+        if let timeout = entry.affinityTimeout {
+            c.timeout = timeout
+            put("affinity-frontends\(f)", k)
+            put(timeoutSet(fe.ip.isV4, timeout), k)
+        }
+        switch entry.masquerade {
+        case .always: put("masquerade-always\(f)", k)
+        case .onlyFromNode: put("masquerade-from-node\(f)", k)
+        case .unlessFromPod: break   // the cluster-ips rule covers it
+        }
+        for range in entry.sourceRanges {
+            put("firewall\(f)", k)
+            put("firewall-allow\(f)", k + [.cidr(range)])
+        }
+        return c
+    }
+
+    /// Sets (with the node's pod and service ranges as their only elements) and chains for
+    /// the optional sets in use.
+    static func skeleton(node: NodeConfig, table: String, usage: [Bool: Usage]) -> Ruleset {
         var rs = Ruleset(table: table)
-        let hasPods = { (v4: Bool) in model.node.podCIDRs.contains { $0.isV4 == v4 } }
-
-        // Group frontends by family once.
-        var fes: [Bool: [(Frontend, FrontendEntry)]] = [true: [], false: []]
-        for (fe, entry) in model.frontends { fes[fe.ip.isV4]!.append((fe, entry)) }
-
+        let hasPods = { (v4: Bool) in node.podCIDRs.contains { $0.isV4 == v4 } }
         var services: [Ruleset.Rule] = []
         var endpointsCheck: [Ruleset.Rule] = []
         var firewall: [Ruleset.Rule] = []
@@ -46,6 +112,7 @@ public enum RulesetBuilder {
 
         for v4 in [true, false] {
             let f = suffix(v4)
+            let use = usage[v4] ?? Usage()
             let addr: Ruleset.FieldType = v4 ? .ipv4 : .ipv6
             let feType: [Ruleset.FieldType] = [addr, .proto, .port]
             let key = frontendKey(v4)
@@ -67,58 +134,12 @@ public enum RulesetBuilder {
             let hairpin = set("hairpin\(f)", .init(key: [addr, addr], comment: "endpoint . endpoint"))
             let podCIDRs = set("pod-cidrs\(f)", .init(key: [addr], interval: true))
             let serviceCIDRs = set("service-cidrs\(f)", .init(key: [addr], interval: true))
-
-            var slotSets: [Int: String] = [:], altSets: [Int: String] = [:], timeoutSets: [Int: String] = [:]
-            var elements: [String: [[Ruleset.Atom]: [Ruleset.Atom]]] = [:]
-            func put(_ set: String, _ k: [Ruleset.Atom], _ v: [Ruleset.Atom] = []) { elements[set, default: [:]][k] = v }
-
-            for ip in model.clusterIPs where ip.isV4 == v4 { put(clusterIPs, [.ip(ip)]) }
-            for c in model.node.podCIDRs where c.isV4 == v4 { put(podCIDRs, [.cidr(c)]) }
-            for c in model.node.serviceCIDRs where c.isV4 == v4 { put(serviceCIDRs, [.cidr(c)]) }
-            var endpointIPs = Set<IPAddress>()
-
-            for (fe, entry) in fes[v4]! {
-                let k: [Ruleset.Atom] = [.ip(fe.ip), .proto(fe.proto), .port(fe.port)]
-                let primary = Array(entry.backends.prefix(Int(noSlot)))
-                let alternate = Array((entry.podAndNodeBackends ?? []).prefix(Int(noSlot)))
-                if !entry.hasAnyBackend {
-                    put(entry.rejectWhenEmpty ? rejectSet : dropSet, k)
-                    continue
-                }
-                put(frontends, k)
-                if primary.isEmpty { put(dropSet, k) }   // external clients of a Local policy without local endpoints
-                for (i, b) in primary.enumerated() { put(backends, k + [.mark(UInt32(i))], [.ip(b.ip), .port(b.port)]) }
-                for (i, b) in alternate.enumerated() { put(backends, k + [.mark(alternateBase + UInt32(i))], [.ip(b.ip), .port(b.port)]) }
-                endpointIPs.formUnion(primary.map(\.ip))
-                endpointIPs.formUnion(alternate.map(\.ip))
-                if !primary.isEmpty {
-                    let name = slotSets[primary.count] ?? set("slots\(f)-\(primary.count)", .init(key: feType))
-                    slotSets[primary.count] = name
-                    put(name, k)
-                }
-                if !alternate.isEmpty {
-                    let name = altSets[alternate.count] ?? set("pod-node-slots\(f)-\(alternate.count)", .init(key: feType))
-                    altSets[alternate.count] = name
-                    put(name, k)
-                }
-                if let timeout = entry.affinityTimeout {
-                    put(affinityFrontends, k)
-                    let name = timeoutSets[timeout] ?? set("affinity-\(timeout)s\(f)", .init(key: feType))
-                    timeoutSets[timeout] = name
-                    put(name, k)
-                }
-                switch entry.masquerade {
-                case .always: put(masqAlways, k)
-                case .onlyFromNode: put(masqFromNode, k)
-                case .unlessFromPod: break   // the cluster-ips rule covers it
-                }
-                for range in entry.sourceRanges {
-                    put(fw, k)
-                    put(fwAllow, k + [.cidr(range)])
-                }
-            }
-            for ip in endpointIPs { put(hairpin, [.ip(ip), .ip(ip)]) }
-            for (name, els) in elements { rs.sets[name]!.elements = els }
+            for c in node.podCIDRs where c.isV4 == v4 { rs.sets[podCIDRs]!.elements[[.cidr(c)]] = [] }
+            for c in node.serviceCIDRs where c.isV4 == v4 { rs.sets[serviceCIDRs]!.elements[[.cidr(c)]] = [] }
+            let slotNs = use.slots.keys.sorted(), altNs = use.alternates.keys.sorted(), timeouts = use.timeouts.keys.sorted()
+            for n in slotNs { _ = set(slotSet(v4, n), .init(key: feType)) }
+            for n in altNs { _ = set(alternateSet(v4, n), .init(key: feType)) }
+            for t in timeouts { _ = set(timeoutSet(v4, t), .init(key: feType)) }
 
             // nat: services<f>
             var chain: [Ruleset.Rule] = [
@@ -133,16 +154,16 @@ public enum RulesetBuilder {
             }
             chain.append(.init([], .setMark(noSlot)))
             chain.append(.init([.lookup(key, set: affinityFrontends, negated: false)], .setMarkFromMap([.saddr(v4: v4)] + key, map: affinity)))
-            for n in slotSets.keys.sorted() {
-                chain.append(.init([.lookup(key, set: slotSets[n]!, negated: false), .markRange(UInt32(n), noSlot, negated: false)], .setMarkRandom(modulus: n, offset: 0)))
+            for n in slotNs {
+                chain.append(.init([.lookup(key, set: slotSet(v4, n), negated: false), .markRange(UInt32(n), noSlot, negated: false)], .setMarkRandom(modulus: n, offset: 0)))
             }
-            for n in altSets.keys.sorted() {
+            for n in altNs {
                 let range = Ruleset.Match.markRange(alternateBase, alternateBase + UInt32(n) - 1, negated: true)
-                chain.append(.init([.lookup([.saddr(v4: v4)], set: podCIDRs, negated: false), .lookup(key, set: altSets[n]!, negated: false), range], .setMarkRandom(modulus: n, offset: alternateBase)))
-                chain.append(.init([.fromNode, .lookup(key, set: altSets[n]!, negated: false), range], .setMarkRandom(modulus: n, offset: alternateBase)))
+                chain.append(.init([.lookup([.saddr(v4: v4)], set: podCIDRs, negated: false), .lookup(key, set: alternateSet(v4, n), negated: false), range], .setMarkRandom(modulus: n, offset: alternateBase)))
+                chain.append(.init([.fromNode, .lookup(key, set: alternateSet(v4, n), negated: false), range], .setMarkRandom(modulus: n, offset: alternateBase)))
             }
-            for t in timeoutSets.keys.sorted() {
-                chain.append(.init([.lookup(key, set: timeoutSets[t]!, negated: false)], .rememberMark(map: affinity, key: [.saddr(v4: v4)] + key, timeout: t)))
+            for t in timeouts {
+                chain.append(.init([.lookup(key, set: timeoutSet(v4, t), negated: false)], .rememberMark(map: affinity, key: [.saddr(v4: v4)] + key, timeout: t)))
             }
             for p in L4Proto.allCases {
                 chain.append(.init([.l4proto(p)], .dnat(v4: v4, key: key + [.mark], map: backends)))

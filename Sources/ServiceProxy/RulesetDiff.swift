@@ -2,8 +2,10 @@
 /// only what differs: elements are added and deleted one by one, a chain is flushed and
 /// refilled only when its rules changed, sets and chains come and go with their users.
 public enum RulesetDiff {
-    /// Nil when nothing changed.
-    public static func transaction(from old: Ruleset, to new: Ruleset) -> String? {
+    /// Nil when nothing changed. With `changedElements` (per set, the keys that may differ
+    /// and their old value, nil for absent), elements of sets both sides have are compared
+    /// for those keys only, and `old`'s elements are not read.
+    public static func transaction(from old: Ruleset, to new: Ruleset, changedElements: [String: [[Ruleset.Atom]: [Ruleset.Atom]?]]? = nil) -> String? {
         precondition(old.table == new.table, "a diff is between two versions of one table")
         var out = NFTScript(table: new.table)
         let table = new.table
@@ -34,17 +36,29 @@ public enum RulesetDiff {
         for name in addedChains { out.addChain(name, new.chains[name]!) }
         for name in addedChains + changedChains { out.addRules(name, new.chains[name]!.rules) }
         // 3. Elements.
+        let fresh = Set(addedSets)
         for name in new.sets.keys.sorted() {
             let desired = new.sets[name]!
             guard !desired.dynamic else { continue }
-            let current = addedSets.contains(name) ? [:] : (old.sets[name]?.elements ?? [:])
             var deletes: [[Ruleset.Atom]] = []
             var adds: [([Ruleset.Atom], [Ruleset.Atom])] = []
-            for (k, v) in current {
-                guard let nv = desired.elements[k] else { deletes.append(k); continue }
-                if nv != v { deletes.append(k); adds.append((k, nv)) }
+            if fresh.contains(name) {
+                adds = desired.elements.map { ($0.key, $0.value) }
+            } else if let changedElements {
+                for (k, before) in changedElements[name] ?? [:] {
+                    let after = desired.elements[k]
+                    guard before != after else { continue }
+                    if before != nil { deletes.append(k) }
+                    if let after { adds.append((k, after)) }
+                }
+            } else {
+                let current = old.sets[name]?.elements ?? [:]
+                for (k, v) in current {
+                    guard let nv = desired.elements[k] else { deletes.append(k); continue }
+                    if nv != v { deletes.append(k); adds.append((k, nv)) }
+                }
+                for (k, v) in desired.elements where current[k] == nil { adds.append((k, v)) }
             }
-            for (k, v) in desired.elements where current[k] == nil { adds.append((k, v)) }
             deletes.sort { $0.lexicographicallyPrecedes($1, by: atomOrder) }
             adds.sort { $0.0.lexicographicallyPrecedes($1.0, by: atomOrder) }
             out.deleteElements(name, deletes)

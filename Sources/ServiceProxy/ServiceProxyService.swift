@@ -19,12 +19,17 @@ public final class ServiceProxyService: ServiceLifecycle.Service, Sendable {
         public var minSyncInterval: Duration
         /// Address the health-check servers listen on.
         public var healthCheckHost: String
+        /// The interface that holds this node's LoadBalancer addresses (nil: none, the
+        /// addresses are only DNATed for traffic routed to the node).
+        public var loadBalancerInterface: String?
 
-        public init(node: NodeConfig, table: String = RulesetBuilder.defaultTable, minSyncInterval: Duration = .milliseconds(20), healthCheckHost: String = "0.0.0.0") {
+        public init(node: NodeConfig, table: String = RulesetBuilder.defaultTable, minSyncInterval: Duration = .milliseconds(20),
+                    healthCheckHost: String = "0.0.0.0", loadBalancerInterface: String? = LoadBalancerInterface.defaultName) {
             self.node = node
             self.table = table
             self.minSyncInterval = minSyncInterval
             self.healthCheckHost = healthCheckHost
+            self.loadBalancerInterface = loadBalancerInterface
         }
     }
 
@@ -35,7 +40,11 @@ public final class ServiceProxyService: ServiceLifecycle.Service, Sendable {
     private let cache: ClusterCache
     private let logger: Logger
     private let metrics = ProxyMetrics()
+    private let applied = Mutex<Int64>(0)
     public let healthChecks: HealthCheckServers
+
+    /// The cache resourceVersion whose Services and EndpointSlices are in the kernel (0: none yet).
+    public var appliedResourceVersion: Int64 { applied.withLock { $0 } }
 
     public init(configuration: Configuration, cache: ClusterCache, logger: Logger) {
         self.configuration = configuration
@@ -45,14 +54,14 @@ public final class ServiceProxyService: ServiceLifecycle.Service, Sendable {
     }
 
     /// Checks what the proxy needs before it starts, with a message saying what is missing.
-    public static func preflight() throws -> (nft: String, conntrack: String?) {
+    public static func preflight() throws -> (nft: String, conntrack: String?, ip: String?) {
         guard geteuid() == 0 else {
             throw ProxyError(.notRoot, "the service proxy needs root (it programs nftables); run kplane as root or leave the proxy out with --components")
         }
         guard let nft = CommandRunner.find("nft") else {
             throw ProxyError(.missingTool, "the service proxy needs the nft tool (Debian package nftables)")
         }
-        return (nft, CommandRunner.find("conntrack"))
+        return (nft, CommandRunner.find("conntrack"), CommandRunner.find("ip"))
     }
 
     public func run() async throws {
@@ -61,26 +70,35 @@ public final class ServiceProxyService: ServiceLifecycle.Service, Sendable {
         if tools.conntrack == nil {
             logger.warning("proxy.conntrack.missing", metadata: ["hint": "install the conntrack package so UDP clients move off removed endpoints"])
         }
+        var addresses: LoadBalancerInterface?
+        if let name = configuration.loadBalancerInterface {
+            if let ip = tools.ip {
+                addresses = LoadBalancerInterface(name: name, ip: LoadBalancerInterface.executor(ip: ip))
+            } else {
+                logger.warning("proxy.ip.missing", metadata: ["hint": "install iproute2 so LoadBalancer addresses are put on \(name)"])
+            }
+        }
         let syncer = ProxySyncer(node: configuration.node, table: configuration.table,
                                  execute: ProxySyncer.nftExecutor(nft: tools.nft),
-                                 conntrack: ProxySyncer.conntrackExecutor(conntrack: tools.conntrack, logger: logger))
+                                 conntrack: ProxySyncer.conntrackExecutor(conntrack: tools.conntrack, logger: logger),
+                                 addresses: addresses)
         let metrics = metrics
         let healthChecks = healthChecks
         let cache = cache
         let minInterval = configuration.minSyncInterval
-        let seen = SliceVersions()
         await cancelWhenGracefulShutdown {
             await ReconcileLoop.run(cache: cache, name: "proxy", minInterval: minInterval, logger: logger) { snapshot in
                 let (services, slices) = ProxySyncer.inputs(snapshot)
-                let triggers = seen.changes(slices)
                 let start = ContinuousClock.now
                 let report = try await syncer.sync(services: services, slices: slices)
                 let done = Date()
-                metrics.record(report, duration: ContinuousClock.now - start, at: done, triggers: triggers)
-                await healthChecks.update(report.model.healthChecks)
+                self.applied.withLock { $0 = max($0, snapshot.resourceVersion) }
+                metrics.record(report, duration: ContinuousClock.now - start, at: done)
+                await healthChecks.update(report.healthChecks)
                 if report.changed {
                     logger.debug("proxy.synced", metadata: ["full": "\(report.full)", "rules": "\(report.rules)", "elements": "\(report.elements)",
-                                                            "bytes": "\(report.transactionBytes)", "rv": "\(snapshot.resourceVersion)"])
+                                                            "bytes": "\(report.transactionBytes)", "services.rendered": "\(report.servicesRendered)",
+                                                            "rv": "\(snapshot.resourceVersion)"])
                 }
             }
         }
@@ -94,30 +112,6 @@ public final class ServiceProxyService: ServiceLifecycle.Service, Sendable {
     }
 }
 
-/// Remembers which slice versions were seen, to find the trigger times of new changes.
-final class SliceVersions: Sendable {
-    private let versions = Mutex<[String: String]>([:])
-
-    /// Trigger times (`endpoints.kubernetes.io/last-change-trigger-time`) of slices changed
-    /// since the previous call.
-    func changes(_ slices: [EndpointSlice]) -> [Date] {
-        versions.withLock { versions in
-            var next: [String: String] = [:]
-            var triggers: [Date] = []
-            let first = versions.isEmpty
-            for s in slices {
-                let key = "\(s.namespace)/\(s.name)"
-                let rv = s.metadata.resourceVersion ?? ""
-                next[key] = rv
-                guard !first, versions[key] != rv, let text = s.annotations["endpoints.kubernetes.io/last-change-trigger-time"] else { continue }
-                if let date = ProxyMetrics.parseTime(text) { triggers.append(date) }
-            }
-            versions = next
-            return triggers
-        }
-    }
-}
-
 /// The proxy's metrics (swift-metrics; Prometheus is bootstrapped by the binary).
 struct ProxyMetrics: Sendable {
     let syncDuration = Timer(label: "kplane_proxy_sync_duration_seconds")
@@ -127,17 +121,20 @@ struct ProxyMetrics: Sendable {
     let programmingLatency = Timer(label: "kplane_proxy_network_programming_duration_seconds")
     let syncs = Counter(label: "kplane_proxy_syncs_total")
 
-    func record(_ report: ProxySyncer.Report, duration: Duration, at time: Date, triggers: [Date]) {
+    /// Sync duration, and for each EndpointSlice change the sync took in, the network
+    /// programming latency: from the change's trigger time (when the EndpointSlice controller
+    /// saw the Pod or Service change) to the rules being in the kernel.
+    func record(_ report: ProxySyncer.Report, duration: Duration, at time: Date) {
         syncs.increment()
+        for t in report.triggerTimes.compactMap(ProxyMetrics.parseTime) where t <= time {
+            programmingLatency.recordNanoseconds(Int64(time.timeIntervalSince(t) * 1e9))
+        }
         guard report.changed else { return }
         let c = duration.components
         syncDuration.recordNanoseconds(c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000)
         lastSync.record(time.timeIntervalSince1970)
         rules.record(report.rules)
         elements.record(report.elements)
-        for t in triggers where t <= time {
-            programmingLatency.recordNanoseconds(Int64(time.timeIntervalSince(t) * 1e9))
-        }
     }
 
     static func parseTime(_ text: String) -> Date? {

@@ -21,12 +21,16 @@ struct EndToEndTests {
         try sandbox.build()
 
         let node = NodeConfig(nodeName: "node-a", nodeIPs: [IPAddress(Sandbox.nodeIP)!], podCIDRs: [CIDR("10.244.0.0/24")!], serviceCIDRs: [CIDR("10.96.0.0/16")!])
+        let lbInterface = { LoadBalancerInterface(ip: { args, input in
+            let r = try await sandbox.run(["ip", "netns", "exec", sandbox.nodeNS, "ip"] + args, input: input)
+            return .init(status: r.status, output: r.output, error: r.error)
+        }) }
         let syncer = ProxySyncer(node: node, execute: { script in
             let r = try await sandbox.run(["ip", "netns", "exec", sandbox.nodeNS, "nft", "-f", "-"], input: script)
             guard r.status == 0 else { throw ProxyError(.nftFailed, r.error) }
         }, conntrack: { args in
             _ = try? await sandbox.run(["ip", "netns", "exec", sandbox.nodeNS, "conntrack"] + args)
-        })
+        }, addresses: lbInterface())
 
         func svc(_ name: String, _ ip: String, port: Int = 80, target: Int = 8080, proto: String = "TCP", nodePort: Int? = nil, _ edit: (inout Service) -> Void = { _ in }) -> Service {
             var s = Service()
@@ -93,6 +97,15 @@ struct EndToEndTests {
         // LoadBalancer address, Cluster policy: masqueraded to the node.
         #expect(try await sandbox.client(outside: "tcp", "10.250.0.2", 80, count: 1) == ["p2 10.244.0.1"])
 
+        // The node itself reaches LoadBalancer addresses: they are on kplane-lb, and the nat
+        // output hook sends them on (masqueraded, so the endpoint answers through the bridge).
+        let lbAddresses = try await sandbox.run(["ip", "netns", "exec", sandbox.nodeNS, "ip", "-o", "address", "show", "dev", "kplane-lb"]).output
+        #expect(lbAddresses.contains("10.250.0.1/32") && lbAddresses.contains("10.250.0.2/32"), "\(lbAddresses)")
+        #expect(try await sandbox.client(node: "tcp", "10.250.0.2", 80, count: 2) == ["p2 10.244.0.1", "p2 10.244.0.1"])
+        #expect(try await sandbox.client(node: "tcp", "10.250.0.1", 80, count: 1) == ["p1 10.244.0.1"])
+        // Routed clients still reach them (now as local addresses of the node).
+        #expect(try await sandbox.client(outside: "tcp", "10.250.0.2", 80, count: 1) == ["p2 10.244.0.1"])
+
         // Hairpin: a pod reaches itself through its Service (masqueraded).
         #expect(try await sandbox.client(pod: 1, "tcp", "10.96.0.16", 80, count: 1) == ["p1 10.244.0.1"])
 
@@ -112,18 +125,28 @@ struct EndToEndTests {
         #expect(udpReport.conntrackFlushes >= 1)
         #expect(try await sandbox.client(pod: 2, "udp", "10.96.0.15", 53, count: 2, sourcePort: 40000).map { String($0.split(separator: " ")[0]) } == ["p3", "p3"])
 
-        // A crash leaves the table: a fresh syncer replaces it in one transaction.
+        // A LoadBalancer Service going away takes its address off the interface.
+        let remaining = services.filter { $0.name != "lb-cluster" }
+        _ = try await syncer.sync(services: remaining, slices: slices)
+        let afterDelete = try await sandbox.run(["ip", "netns", "exec", sandbox.nodeNS, "ip", "-o", "address", "show", "dev", "kplane-lb"]).output
+        #expect(afterDelete.contains("10.250.0.1/32") && !afterDelete.contains("10.250.0.2/32"), "\(afterDelete)")
+
+        // A crash leaves the table and the interface: a fresh syncer replaces the table in one
+        // transaction and takes the interface's addresses over.
         let restarted = ProxySyncer(node: node, execute: { script in
             let r = try await sandbox.run(["ip", "netns", "exec", sandbox.nodeNS, "nft", "-f", "-"], input: script)
             guard r.status == 0 else { throw ProxyError(.nftFailed, r.error) }
-        }, conntrack: { _ in })
+        }, conntrack: { _ in }, addresses: lbInterface())
         #expect(try await restarted.sync(services: services, slices: slices).full)
         #expect(try await sandbox.client(pod: 1, "tcp", "10.96.0.16", 80, count: 1) == ["p1 10.244.0.1"])
+        #expect(try await sandbox.client(node: "tcp", "10.250.0.2", 80, count: 1) == ["p2 10.244.0.1"])
 
-        // Stopping removes the table.
+        // Stopping removes the table and the interface.
         try await restarted.removeTable()
         let tables = try await sandbox.run(["ip", "netns", "exec", sandbox.nodeNS, "nft", "list", "tables"])
         #expect(!tables.output.contains("kplane"))
+        let link = try await sandbox.run(["ip", "netns", "exec", sandbox.nodeNS, "ip", "link", "show", "kplane-lb"])
+        #expect(link.status != 0, "kplane-lb is still there: \(link.output)")
     }
 }
 
@@ -241,6 +264,11 @@ final class Sandbox: @unchecked Sendable {
 
     func client(pod: Int, _ proto: String, _ host: String, _ port: Int, count: Int, sourcePort: Int = 0) async throws -> [String] {
         try await run(inNS(podNS(pod), ["python3", dir.appendingPathComponent("client.py").path, proto, host, String(port), String(count), "2", String(sourcePort)]))
+            .output.split(separator: "\n").map(String.init)
+    }
+
+    func client(node proto: String, _ host: String, _ port: Int, count: Int) async throws -> [String] {
+        try await run(inNS(nodeNS, ["python3", dir.appendingPathComponent("client.py").path, proto, host, String(port), String(count), "2", "0"]))
             .output.split(separator: "\n").map(String.init)
     }
 

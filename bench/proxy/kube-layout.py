@@ -8,7 +8,7 @@ n, out = int(sys.argv[1]), sys.argv[2]
 E = 10
 T = "ip kube-proxy"
 
-def svc_ip(i): return "10.96.%d.%d" % (i // 250, i % 250 + 1)
+def svc_ip(i): return "10.100.%d.%d" % (i // 250, i % 250 + 1)
 def ep_ip(i, e):
     k = i * E + e
     return "10.%d.%d.%d" % (128 + k // 65536, (k // 256) % 256, k % 256)
