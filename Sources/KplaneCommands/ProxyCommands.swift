@@ -25,7 +25,7 @@ struct ProxyNodeOptions: ParsableArguments {
     var serviceCIDR = "10.96.0.0/12"
 
     func node() throws -> NodeConfig {
-        var options = ProxyOptions()
+        let options = ProxyOptions()
         return try options.node(nodeName: nodeName ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init)?.lowercased() ?? "node", nodeIPs: nodeIP.split(separator: ",").map { String($0) }, podCIDRs: podCIDR, serviceCIDRs: serviceCIDR)
     }
 
