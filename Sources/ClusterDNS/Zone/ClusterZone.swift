@@ -84,8 +84,9 @@ public struct ClusterZone: Sendable {
 
     /// The zone of a cache snapshot.
     public init(snapshot: CacheSnapshot, configuration: ZoneConfiguration) {
-        self.init(services: snapshot.list(Service.self), endpointSlices: snapshot.list(EndpointSlice.self),
-                  pods: snapshot.list(Pod.self), namespaces: snapshot.list(Namespace.self),
+        // Only services need an order (it decides which record a shared IP's PTR names first).
+        self.init(services: snapshot.list(Service.self), endpointSlices: snapshot.unordered(EndpointSlice.self),
+                  pods: snapshot.unordered(Pod.self), namespaces: snapshot.unordered(Namespace.self),
                   isSynced: snapshot.isSynced, serial: UInt32(truncatingIfNeeded: snapshot.resourceVersion),
                   configuration: configuration)
     }
