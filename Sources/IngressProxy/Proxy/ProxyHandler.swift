@@ -75,6 +75,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     private var replayBytes = 0
     private var upstream: UpstreamHandler?
     private var requestEnded = false
+    /// The exchange was logged and its upstream released. Writing the last response part of an
+    /// HTTP/2 stream can close the stream at once (`channelInactive` runs inside the write), so
+    /// the end of an exchange may be reached twice.
+    private var finished = false
     private var responseStarted = false
     private var responseEnded = false
     private var upstreamKeepAlive = true
@@ -161,7 +165,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if phase != .idle && phase != .closed && phase != .upgraded {
+        if phase != .idle && phase != .closed && phase != .upgraded && !finished {
             if !responseEnded { status = responseStarted ? status : 499 }
             finishExchange(reuseUpstream: false, clientGone: true)
         }
@@ -608,6 +612,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         if phase == .upgrading { return switchToTunnel(context) }
         guard phase == .streaming else { return }
         responseEnded = true
+        if requestEnded {
+            // Back to the pool before the last write, which may end an HTTP/2 stream at once.
+            releaseUpstream(reuse: upstreamKeepAlive)
+        }
         if let raw = rawWriter {
             if chunkedOut {
                 var last = raw.channel.allocator.buffer(capacity: 5)
@@ -620,8 +628,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         }
         clientUnflushed = false
         if requestEnded {
-            finishExchange(reuseUpstream: upstreamKeepAlive)
-        } else {
+            finishExchange(reuseUpstream: false)
+        } else if phase == .streaming {
             // The backend answered before reading the whole body: that connection cannot be reused.
             upstream?.close()
             detachUpstream()
@@ -736,11 +744,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     }
 
     private func finishExchange(reuseUpstream: Bool, clientGone: Bool = false) {
-        if let upstream {
-            let pool = reuseUpstream ? upstream.pool : nil
-            detachUpstream()
-            if let pool { pool.release(upstream) } else { upstream.close() }
-        }
+        guard !finished else { return }
+        finished = true
+        releaseUpstream(reuse: reuseUpstream)
         logExchange()
         exchangeID &+= 1
         guard !clientGone, let context else { return }
@@ -753,6 +759,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             if !queued.isEmpty { drainQueued() }
             if queued.isEmpty && phase != .closed { setClientReading(true) }
         }
+    }
+
+    /// Gives the upstream connection back to its pool (or closes it) and forgets it.
+    private func releaseUpstream(reuse: Bool) {
+        guard let upstream else { return }
+        let pool = reuse ? upstream.pool : nil
+        detachUpstream()
+        if let pool { pool.release(upstream) } else { upstream.close() }
     }
 
     private func logExchange() {
@@ -785,6 +799,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         replay = nil
         replayBytes = 0
         requestEnded = false
+        finished = false
         responseStarted = false
         responseEnded = false
         upstreamKeepAlive = true
