@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Foundation
 import Glibc
 import KubeModel
 import Testing
@@ -8,7 +9,12 @@ import Testing
 /// in use (glibc `malloc_info`), for 10,000 Ingresses of one host each, with their Services and
 /// two-endpoint EndpointSlices. The issue asks for < 150 MB in all with 10,000 rules; the table
 /// is the part the ingress controller adds on top of the informer cache.
-@Suite(.serialized) struct RouteTableMemoryTests {
+///
+/// The allocator's count is process-wide, so other suites running in parallel distort it: the
+/// measurement runs only when asked, alone:
+/// `KPLANE_MEMORY_TEST=1 swift test --filter RouteTableMemoryTests`.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["KPLANE_MEMORY_TEST"] != nil, "set KPLANE_MEMORY_TEST=1 and run alone"))
+struct RouteTableMemoryTests {
     static func inputs(_ n: Int) -> RouteInputs {
         var inputs = RouteInputs(classes: Fixtures.objects(Fixtures.kplaneClass).map { try! $0.decode(IngressClass.self) })
         let template = try! Fixtures.objects(RouteTableBuildTests.ingress("x"))[0].decode(Ingress.self)
@@ -71,14 +77,21 @@ import Testing
         let before = Self.bytesInUse()
         let inputs = Self.inputs(n)
         let withInputs = Self.bytesInUse()
-        let table = RouteTable.build(inputs)
-        let withTable = Self.bytesInUse()
+        // The smallest of three builds is the table's cost (a stray allocation only adds).
+        var tables: [RouteTable] = []
+        var cost = Int.max
+        for _ in 0..<3 {
+            let start = Self.bytesInUse()
+            tables.append(RouteTable.build(inputs))
+            cost = min(cost, Self.bytesInUse() - start)
+        }
+        let table = tables[0]
         #expect(table.routeCount == n)
         #expect(Fixtures.serviceFor(table, host: "host-9999.example.com", path: "/") == "svc-9999")
-        let perRule = (withTable - withInputs) / n
-        print("route table: \(perRule) bytes per rule (\((withTable - withInputs) / 1024) KiB for \(n) rules); decoded inputs: \((withInputs - before) / n) bytes per Ingress+Service+EndpointSlice")
+        let perRule = cost / n
+        print("route table: \(perRule) bytes per rule (\(cost / 1024) KiB for \(n) rules); decoded inputs: \((withInputs - before) / n) bytes per Ingress+Service+EndpointSlice")
         #expect(perRule > 0 && perRule < 2048, "\(perRule) bytes per rule")
-        withExtendedLifetime((inputs, table)) {}
+        withExtendedLifetime((inputs, tables)) {}
     }
 }
 #endif
