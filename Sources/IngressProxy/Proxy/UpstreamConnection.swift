@@ -79,13 +79,9 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
-    func write(_ part: HTTPClientRequestPart, flush: Bool = false) {
-        guard let context else { return }
-        if flush {
-            context.writeAndFlush(wrapOutboundOut(part), promise: nil)
-        } else {
-            context.write(wrapOutboundOut(part), promise: nil)
-        }
+    /// Writes a typed request part through the encoder; no flush.
+    func write(_ part: HTTPClientRequestPart) {
+        context?.write(wrapOutboundOut(part), promise: nil)
     }
 
     /// Writes serialized request bytes (see `UpstreamRequestHead`); no flush.
