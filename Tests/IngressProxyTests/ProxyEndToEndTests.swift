@@ -3,6 +3,7 @@ import KubeModel
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Testing
 @testable import IngressProxy
 
@@ -17,19 +18,28 @@ final class ProxyHarness: Sendable {
     let defaultCertificate: ServerCertificate
     let dir: String
 
-    static func start(backends names: [String], configuration: ProxyConfiguration = ProxyConfiguration()) async throws -> ProxyHarness {
-        try await ProxyHarness(names, configuration)
+    /// `tlsBackends`: backends that serve HTTPS with a self-signed certificate.
+    static func start(backends names: [String], tlsBackends: [String] = [], configuration: ProxyConfiguration = ProxyConfiguration(),
+                      accessLog: AccessLog? = nil) async throws -> ProxyHarness {
+        try await ProxyHarness(names, tlsBackends, configuration, accessLog)
     }
 
-    private init(_ names: [String], _ configuration: ProxyConfiguration) async throws {
+    private init(_ names: [String], _ tlsNames: [String], _ configuration: ProxyConfiguration, _ accessLog: AccessLog?) async throws {
         var backends: [String: TestBackend] = [:]
         for n in names { backends[n] = try await TestBackend.start(n, group: group) }
+        if !tlsNames.isEmpty {
+            let pair = try SelfSignedCertificate.make(commonName: "backend", dnsNames: ["backend.invalid"])
+            let tls = try NIOSSLContext(configuration: .makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(pair.certificatePEM.utf8)).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(pair.keyPEM.utf8), format: .pem))))
+            for n in tlsNames { backends[n] = try await TestBackend.start(n, group: group, tls: tls) }
+        }
         self.backends = backends
         let pair = try SelfSignedCertificate.make(commonName: "kplane default", dnsNames: ["ingress.kplane.invalid"])
         defaultCertificate = try ServerCertificate(source: "default certificate", certificatePEM: pair.certificatePEM, keyPEM: pair.keyPEM)
         var config = configuration
-        config.accessLog = false
-        server = IngressServer(state: state, configuration: config, group: group, accessLog: nil, logger: Logger(label: "test"))
+        config.accessLog = accessLog != nil
+        server = IngressServer(state: state, configuration: config, group: group, accessLog: accessLog, logger: Logger(label: "test"))
         httpPort = try await server.bindHTTP(host: "127.0.0.1", port: 0).port!
         httpsPort = try await server.bindHTTPS(host: "127.0.0.1", port: 0, defaultCertificate: defaultCertificate).port!
         dir = NSTemporaryDirectory() + "kplane-ingress-test-\(UUID().uuidString)"

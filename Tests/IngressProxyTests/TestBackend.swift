@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A real HTTP backend on 127.0.0.1 that answers with its own name and what it received:
 /// `GET /download?bytes=N` streams N bytes, `POST /upload` counts the body, an `Upgrade: echo`
@@ -10,10 +11,18 @@ final class TestBackend: Sendable {
     let name: String
     let channel: any Channel
 
-    static func start(_ name: String, group: any EventLoopGroup) async throws -> TestBackend {
+    /// `tls`: serve HTTPS with this context (a backend with a self-signed certificate).
+    static func start(_ name: String, group: any EventLoopGroup, tls: NIOSSLContext? = nil) async throws -> TestBackend {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
+                if let tls {
+                    do {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                }
                 let upgrader = EchoUpgrader()
                 let config: NIOHTTPServerUpgradeConfiguration = (upgraders: [upgrader], completionHandler: { _ in })
                 return channel.pipeline.configureHTTPServerPipeline(withServerUpgrade: config).flatMap {
@@ -113,7 +122,8 @@ private final class BackendHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func answer(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
-        var text = "name=\(name)\nmethod=\(head.method.rawValue)\npath=\(head.uri)\nreceived=\(received)\n"
+        let tls = (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) != nil
+        var text = "name=\(name)\ntls=\(tls)\nmethod=\(head.method.rawValue)\npath=\(head.uri)\nreceived=\(received)\n"
         for h in ["host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip", "x-request-id", "connection", "te", "keep-alive", "x-secret", "cookie"] {
             text += "\(h)=\(head.headers[h].joined(separator: ","))\n"
         }

@@ -139,6 +139,7 @@ final class PriorKnowledgeSniffer: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
     private static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
     private let configure: (any Channel, Bool) -> EventLoopFuture<Void>
+    private var decided = false
 
     init(_ configure: @escaping (any Channel, Bool) -> EventLoopFuture<Void>) { self.configure = configure }
 
@@ -147,12 +148,22 @@ final class PriorKnowledgeSniffer: ByteToMessageDecoder {
         guard let head = buffer.getBytes(at: buffer.readerIndex, length: n) else { return .needMoreData }
         let isH2 = head == Array(Self.preface.prefix(n))
         if isH2 && n < Self.preface.count { return .needMoreData }
+        guard !decided else { return .needMoreData }
+        decided = true
         _ = configure(context.channel, isH2)
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         return .needMoreData
     }
 
+    /// Called while the sniffer leaves the pipeline: the bytes it held (the whole first request
+    /// or preface) go on to the handlers it installed.
     func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        .needMoreData
+        if buffer.readableBytes > 0, let rest = buffer.readSlice(length: buffer.readableBytes) {
+            context.fireChannelRead(NIOAny(rest))
+            // The read's channelReadComplete went by before these bytes: HTTP/2 flushes its
+            // frames (SETTINGS ack, window updates) and delivers stream reads on it.
+            context.fireChannelReadComplete()
+        }
+        return .needMoreData
     }
 }

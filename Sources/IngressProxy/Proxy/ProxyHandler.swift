@@ -69,12 +69,16 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     private var endpoint: Endpoint?
     private var tried: [Endpoint] = []
     private var attempts = 0
-    private var upstreamHead: HTTPRequestHead?
+    private var upstreamHead: UpstreamRequestHead?
     private var pending: [HTTPClientRequestPart] = []
     private var replay: [HTTPClientRequestPart]?
     private var replayBytes = 0
     private var upstream: UpstreamHandler?
     private var requestEnded = false
+    /// The exchange was logged and its upstream released. Writing the last response part of an
+    /// HTTP/2 stream can close the stream at once (`channelInactive` runs inside the write), so
+    /// the end of an exchange may be reached twice.
+    private var finished = false
     private var responseStarted = false
     private var responseEnded = false
     private var upstreamKeepAlive = true
@@ -161,7 +165,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if phase != .idle && phase != .closed && phase != .upgraded {
+        if phase != .idle && phase != .closed && phase != .upgraded && !finished {
             if !responseEnded { status = responseStarted ? status : 499 }
             finishExchange(reuseUpstream: false, clientGone: true)
         }
@@ -197,12 +201,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         }
         var size = head.uri.utf8.count
         var hostHeader: String?
+        var hasUpgradeField = false
         var connection = ConnectionTokens()
         for (name, value) in head.headers {
             size += name.utf8.count + value.utf8.count + 4
             switch HeaderName(name) {
             case .host: if hostHeader == nil { hostHeader = value }
             case .connection: connection.add(value)
+            case .upgrade: hasUpgradeField = true
             default: break
             }
         }
@@ -234,8 +240,16 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         bodyLimit = route.options.maxBodyBytes
 
         // The upstream request.
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(head.headers.count + 7)
+        let upstreamURI: String
+        if target.isOriginalURI && route.options.rewriteTarget == nil {
+            upstreamURI = head.uri
+        } else {
+            upstreamURI = route.upstreamPath(for: target.path) + (target.query.map { "?" + $0 } ?? "")
+        }
+        var headers = UpstreamRequestHead.Builder(
+            method: method, uri: upstreamURI, raw: method != .HEAD && !hasUpgradeField, allocator: context.channel.allocator,
+            capacity: size + upstreamURI.utf8.count - head.uri.utf8.count + client.utf8.count * 2 + rawHost.utf8.count + 200,
+            fields: head.headers.count + 7)
         var incomingXFF: String?
         var incomingRequestID: String?
         var forwardedProto: String?, forwardedHost: String?, forwardedPort: String?
@@ -266,7 +280,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             case .other:
                 if connection.lists(name) { continue }
             }
-            headers.add(name: name, value: value)
+            headers.add(name, value)
         }
         if let limit = bodyLimit, let cl = contentLength.flatMap({ Int64($0) }), cl > limit {
             return respond(.payloadTooLarge, "413 request body larger than \(limit) bytes\n", close: true)
@@ -279,40 +293,35 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             default: if !hasContentLength { chunked = true }
             }
         }
-        if chunked && !hasContentLength { headers.add(name: "transfer-encoding", value: "chunked") }
+        let chunkedUpstream = chunked && !hasContentLength
+        if chunkedUpstream { headers.add("transfer-encoding", "chunked") }
         bodyAllowed = hasContentLength || chunked
         if h1 != nil, let up = upgradeValue, connection.upgrade, !HeaderName.equal(up, "h2c") {
             isUpgrade = true
-            headers.add(name: "connection", value: "upgrade")
-            headers.add(name: "upgrade", value: up)
+            headers.add("connection", "upgrade")
+            headers.add("upgrade", up)
         } else if upgradeValue != nil {
             // The decoder stops after an upgrade request: this connection ends with the exchange.
             keepAlive = false
         }
         if shared.isTrusted(client) {
-            headers.add(name: "x-forwarded-for", value: incomingXFF.map { $0 + ", " + client } ?? client)
-            headers.add(name: "x-forwarded-proto", value: forwardedProto ?? scheme)
-            headers.add(name: "x-forwarded-host", value: forwardedHost ?? rawHost)
-            headers.add(name: "x-forwarded-port", value: forwardedPort ?? listenPortText)
-            headers.add(name: "x-real-ip", value: incomingXFF?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? client)
+            headers.add("x-forwarded-for", incomingXFF.map { $0 + ", " + client } ?? client)
+            headers.add("x-forwarded-proto", forwardedProto ?? scheme)
+            headers.add("x-forwarded-host", forwardedHost ?? rawHost)
+            headers.add("x-forwarded-port", forwardedPort ?? listenPortText)
+            headers.add("x-real-ip", incomingXFF?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? client)
         } else {
-            headers.add(name: "x-forwarded-for", value: client)
-            headers.add(name: "x-forwarded-proto", value: scheme)
-            headers.add(name: "x-forwarded-host", value: rawHost)
-            headers.add(name: "x-forwarded-port", value: listenPortText)
-            headers.add(name: "x-real-ip", value: client)
+            headers.add("x-forwarded-for", client)
+            headers.add("x-forwarded-proto", scheme)
+            headers.add("x-forwarded-host", rawHost)
+            headers.add("x-forwarded-port", listenPortText)
+            headers.add("x-real-ip", client)
         }
         if let id = incomingRequestID, !id.isEmpty, id.utf8.count <= 200 { requestID = id } else { requestID = requestIDs.next() }
-        headers.add(name: "x-request-id", value: requestID)
-        if !hasHost, !rawHost.isEmpty { headers.add(name: "host", value: rawHost) }
+        headers.add("x-request-id", requestID)
+        if !hasHost, !rawHost.isEmpty { headers.add("host", rawHost) }
 
-        let upstreamURI: String
-        if target.isOriginalURI && route.options.rewriteTarget == nil {
-            upstreamURI = head.uri
-        } else {
-            upstreamURI = route.upstreamPath(for: target.path) + (target.query.map { "?" + $0 } ?? "")
-        }
-        upstreamHead = HTTPRequestHead(version: .http1_1, method: method, uri: upstreamURI, headers: headers)
+        upstreamHead = headers.finish(chunked: chunkedUpstream)
         replay = method.isIdempotent ? [] : nil
 
         let policy = route.options.loadBalancing ?? .roundRobin
@@ -352,8 +361,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         case .connecting:
             pending.append(.body(.byteBuffer(body)))
         case .streaming:
-            guard let upstream else { return }
-            upstream.write(.body(.byteBuffer(body)))
+            guard let upstream, let upstreamHead else { return }
+            upstreamHead.send(.body(.byteBuffer(body)), on: upstream)
             upstreamUnflushed = true
             if replay != nil {
                 replayBytes += body.readableBytes
@@ -371,7 +380,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         case .connecting:
             pending.append(.end(nil))
         case .streaming:
-            upstream?.write(.end(nil), flush: true)
+            if let upstream, let upstreamHead {
+                upstreamHead.send(.end(nil), on: upstream)
+                upstream.flush()
+            }
             upstreamUnflushed = false
             if responseEnded { finishExchange(reuseUpstream: false) }
         case .local:
@@ -418,9 +430,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             handler.delegate = self
             endpoint?.inFlight.wrappingAdd(1, ordering: .relaxed)
             phase = .streaming
-            handler.write(.head(upstreamHead))
+            upstreamHead.send(pending, on: handler)
             for part in pending {
-                handler.write(part)
                 if replay != nil, case .body(.byteBuffer(let b)) = part {
                     replayBytes += b.readableBytes
                     replay!.append(part)
@@ -608,6 +619,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         if phase == .upgrading { return switchToTunnel(context) }
         guard phase == .streaming else { return }
         responseEnded = true
+        if requestEnded {
+            // Back to the pool before the last write, which may end an HTTP/2 stream at once.
+            releaseUpstream(reuse: upstreamKeepAlive)
+        }
         if let raw = rawWriter {
             if chunkedOut {
                 var last = raw.channel.allocator.buffer(capacity: 5)
@@ -620,8 +635,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         }
         clientUnflushed = false
         if requestEnded {
-            finishExchange(reuseUpstream: upstreamKeepAlive)
-        } else {
+            finishExchange(reuseUpstream: false)
+        } else if phase == .streaming {
             // The backend answered before reading the whole body: that connection cannot be reused.
             upstream?.close()
             detachUpstream()
@@ -690,6 +705,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             try upstreamPipeline.addHandler(upstreamGlue, position: .after(decoder))
             let encoder = try upstreamPipeline.handler(type: HTTPRequestEncoder.self)
             upstreamPipeline.removeHandler(encoder, promise: nil)
+            upstreamPipeline.removeHandler(try upstreamPipeline.handler(type: PlaceholderHeadFilter.self), promise: nil)
             upstreamPipeline.removeHandler(upstream, promise: nil)
             upstreamPipeline.removeHandler(decoder, promise: nil)
 
@@ -736,11 +752,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     }
 
     private func finishExchange(reuseUpstream: Bool, clientGone: Bool = false) {
-        if let upstream {
-            let pool = reuseUpstream ? upstream.pool : nil
-            detachUpstream()
-            if let pool { pool.release(upstream) } else { upstream.close() }
-        }
+        guard !finished else { return }
+        finished = true
+        releaseUpstream(reuse: reuseUpstream)
         logExchange()
         exchangeID &+= 1
         guard !clientGone, let context else { return }
@@ -753,6 +767,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             if !queued.isEmpty { drainQueued() }
             if queued.isEmpty && phase != .closed { setClientReading(true) }
         }
+    }
+
+    /// Gives the upstream connection back to its pool (or closes it) and forgets it.
+    private func releaseUpstream(reuse: Bool) {
+        guard let upstream else { return }
+        let pool = reuse ? upstream.pool : nil
+        detachUpstream()
+        if let pool { pool.release(upstream) } else { upstream.close() }
     }
 
     private func logExchange() {
@@ -785,6 +807,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         replay = nil
         replayBytes = 0
         requestEnded = false
+        finished = false
         responseStarted = false
         responseEnded = false
         upstreamKeepAlive = true

@@ -40,8 +40,19 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     var channel: (any Channel)? { context?.channel }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    /// The request encoder's context: request bytes made by the proxy are written from there,
+    /// past the encoder and the response decoder.
+    private var rawContext: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        rawContext = try? context.pipeline.syncOperations.context(handlerType: HTTPRequestEncoder.self)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        rawContext = nil
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -68,13 +79,14 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
-    func write(_ part: HTTPClientRequestPart, flush: Bool = false) {
-        guard let context else { return }
-        if flush {
-            context.writeAndFlush(wrapOutboundOut(part), promise: nil)
-        } else {
-            context.write(wrapOutboundOut(part), promise: nil)
-        }
+    /// Writes a typed request part through the encoder; no flush.
+    func write(_ part: HTTPClientRequestPart) {
+        context?.write(wrapOutboundOut(part), promise: nil)
+    }
+
+    /// Writes serialized request bytes (see `UpstreamRequestHead`); no flush.
+    func writeRaw(_ bytes: ByteBuffer) {
+        rawContext?.write(NIOAny(bytes), promise: nil)
     }
 
     func flush() { context?.flush() }
@@ -142,6 +154,8 @@ final class UpstreamPool {
                     // The request heads are built by the proxy from a parsed request and its own
                     // values: validating them again on every write would only cost time.
                     try sync.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
+                    let encoder = try sync.handler(type: HTTPRequestEncoder.self)
+                    try sync.addHandler(PlaceholderHeadFilter(), position: .after(encoder))
                     try sync.addHandler(boundHandler.value)
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
