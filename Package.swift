@@ -63,7 +63,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // What kplane asks of the host it runs on: CPUs.
+        // What kplane asks of the host it runs on: CPUs, memory.
         .target(
             name: "HostSystem",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],

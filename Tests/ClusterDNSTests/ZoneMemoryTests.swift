@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import HostSystem
 import Testing
 import ClusterStore
 import KubeModel
@@ -25,14 +25,14 @@ import KubeModel
         docs = []
         let texts = try await store.list(Service.resourceType, namespace: nil).items.map { $0.json.jsonData() }
 
-        let h0 = try Heap.inUse()
+        let h0 = try #require(HostMemory.heapInUse())
         var objects: [Object]? = try texts.map { try Object(json: JSONValue.parse($0)) }
-        let h1 = try Heap.inUse()
+        let h1 = try #require(HostMemory.heapInUse())
         let snapshot = CacheSnapshot(objects: objects!)
         objects = nil
-        let h2 = try Heap.inUse()
+        let h2 = try #require(HostMemory.heapInUse())
         let zone = ClusterZone(snapshot: snapshot, configuration: ZoneConfiguration())
-        let h3 = try Heap.inUse()
+        let h3 = try #require(HostMemory.heapInUse())
 
         #expect(zone.services.count == texts.count)
         let perService = { (bytes: Int) in bytes / texts.count }
@@ -40,33 +40,5 @@ import KubeModel
               + "JSON tree \(perService(h1 - h0)) B, cache entry (text + typed value) \(perService(h2 - h0)) B, "
               + "zone index \(perService(h3 - h2)) B")
         #expect(perService(h3 - h2) <= 512)
-    }
-}
-
-/// Heap bytes in use, as glibc's allocator reports them.
-enum Heap {
-    private typealias MallocInfo = @convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32
-
-    struct Unavailable: Error {}
-
-    static func inUse() throws -> Int {
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_info") else { throw Unavailable() }
-        let mallocInfo = unsafeBitCast(symbol, to: MallocInfo.self)
-        var buffer: UnsafeMutablePointer<CChar>?
-        var size = 0
-        guard let stream = open_memstream(&buffer, &size) else { throw Unavailable() }
-        _ = mallocInfo(0, stream)
-        fclose(stream)
-        defer { free(buffer) }
-        let xml = buffer.map { String(cString: $0) } ?? ""
-        // The process-wide totals follow the last </heap>.
-        let totals = xml.components(separatedBy: "</heap>").last ?? ""
-        func value(_ tag: String, _ type: String) -> Int {
-            guard let range = totals.range(of: "<\(tag) type=\"\(type)\"") else { return 0 }
-            let rest = totals[range.upperBound...]
-            guard let size = rest.range(of: "size=\"") else { return 0 }
-            return Int(rest[size.upperBound...].prefix { $0.isNumber }) ?? 0
-        }
-        return value("system", "current") + value("total", "mmap") - value("total", "fast") - value("total", "rest")
     }
 }

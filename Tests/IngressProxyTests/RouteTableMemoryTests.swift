@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Foundation
 import Glibc
+import HostSystem
 import KubeModel
 import Testing
 @testable import IngressProxy
@@ -43,34 +44,7 @@ struct RouteTableMemoryTests {
         return inputs
     }
 
-    /// Bytes the allocator has handed out and not got back: from glibc's `malloc_info` report
-    /// (memory obtained from the system, plus mmapped chunks, minus free chunks). Swift's Glibc
-    /// module has no `malloc.h`, hence `dlsym`.
-    static func bytesInUse() -> Int {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_info") else { return 0 }
-        let mallocInfo = unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32).self)
-        var buffer: UnsafeMutablePointer<CChar>?
-        var size = 0
-        guard let stream = open_memstream(&buffer, &size) else { return 0 }
-        _ = mallocInfo(0, stream)
-        fclose(stream)
-        defer { free(buffer) }
-        guard let buffer else { return 0 }
-        // The totals follow the last </heap>, one element per line.
-        let summary = String(cString: buffer).components(separatedBy: "</heap>").last ?? ""
-        var current = 0, mmapped = 0, free = 0
-        for line in summary.split(separator: "\n") {
-            if line.contains("<system type=\"current\"") { current = attribute(line, "size") }
-            if line.contains("<total type=\"mmap\"") { mmapped = attribute(line, "size") }
-            if line.contains("<total type=\"fast\"") || line.contains("<total type=\"rest\"") { free += attribute(line, "size") }
-        }
-        return current + mmapped - free
-    }
-
-    private static func attribute(_ text: Substring, _ name: String) -> Int {
-        guard let r = text.range(of: name + "=\"") else { return 0 }
-        return Int(text[r.upperBound...].prefix { $0 != "\"" }) ?? 0
-    }
+    static func bytesInUse() -> Int { HostMemory.heapInUse() ?? 0 }
 
     @Test func tenThousandRulesCostLittleMemory() {
         let n = 10_000

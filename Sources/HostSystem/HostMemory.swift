@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+
+/// The memory of this process as its allocator sees it.
+public enum HostMemory {
+    /// Heap bytes handed out and not given back, from glibc's `malloc_info` report (memory taken
+    /// from the system plus mmapped chunks, minus free chunks); nil where it cannot be read.
+    /// Process-wide: measure with nothing else running. Swift's Glibc module has no `malloc.h`,
+    /// hence `dlsym`.
+    public static func heapInUse() -> Int? {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_info") else { return nil }
+        let mallocInfo = unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32).self)
+        var buffer: UnsafeMutablePointer<CChar>?
+        var size = 0
+        guard let stream = open_memstream(&buffer, &size) else { return nil }
+        _ = mallocInfo(0, stream)
+        fclose(stream)
+        defer { free(buffer) }
+        guard let buffer else { return nil }
+        // The process-wide totals follow the last </heap>, one element per line.
+        let summary = String(cString: buffer).components(separatedBy: "</heap>").last ?? ""
+        var current = 0, mmapped = 0, unused = 0
+        for line in summary.split(separator: "\n") {
+            if line.contains("<system type=\"current\"") { current = attribute(line, "size") }
+            if line.contains("<total type=\"mmap\"") { mmapped = attribute(line, "size") }
+            if line.contains("<total type=\"fast\"") || line.contains("<total type=\"rest\"") { unused += attribute(line, "size") }
+        }
+        return current + mmapped - unused
+    }
+
+    private static func attribute(_ text: Substring, _ name: String) -> Int {
+        guard let r = text.range(of: name + "=\"") else { return 0 }
+        return Int(text[r.upperBound...].prefix { $0 != "\"" }) ?? 0
+    }
+}
+#endif
