@@ -153,14 +153,10 @@ struct StorageApplier {
 
     private mutating func run(_ step: StorageStep, _ outcome: inout Outcome) async throws {
         switch step {
-        case .updateVolume(let volume):
-            try await write(Object(volume), status: false, &outcome)
-        case .updateVolumeStatus(let volume):
-            try await write(Object(volume), status: true, &outcome)
-        case .updateClaim(let claim):
-            try await write(Object(claim), status: false, &outcome)
-        case .updateClaimStatus(let claim):
-            try await write(Object(claim), status: true, &outcome)
+        case .updateVolume, .updateClaim:
+            if case .update(let object) = storeWrite(step) { record(try await store.update(object), &outcome) }
+        case .updateVolumeStatus, .updateClaimStatus:
+            if case .updateStatus(let object) = storeWrite(step) { record(try await store.updateStatus(object), &outcome) }
         case .createVolume(let volume):
             do {
                 record(try await store.create(Object(volume)), &outcome)
@@ -217,13 +213,23 @@ struct StorageApplier {
         return object
     }
 
+    /// A status write: only the status is encoded (half of a bind's encoding work), the
+    /// rest is the stored object's.
+    func preparedStatus<T: Resource>(_ typed: T, _ status: some Encodable) -> Object {
+        guard var object = latest[ObjectKey(type: T.resourceType, namespace: typed.namespace, name: typed.name)] else {
+            return Object(typed)
+        }
+        object.setField("status", try? JSONValue.encode(status))
+        return object
+    }
+
     /// A step of a batchable operation as a store write.
     func storeWrite(_ step: StorageStep) -> StoreWrite {
         switch step {
         case .updateVolume(let v): return .update(prepared(Object(v), status: false))
-        case .updateVolumeStatus(let v): return .updateStatus(prepared(Object(v), status: true))
+        case .updateVolumeStatus(let v): return .updateStatus(preparedStatus(v, v.status))
         case .updateClaim(let c): return .update(prepared(Object(c), status: false))
-        case .updateClaimStatus(let c): return .updateStatus(prepared(Object(c), status: true))
+        case .updateClaimStatus(let c): return .updateStatus(preparedStatus(c, c.status))
         case .createVolume(let v): return .create(Object(v))
         case .createClass(let c): return .create(Object(c))
         case .deleteVolume(let name): return .delete(ObjectKey(type: PersistentVolume.resourceType, namespace: "", name: name))
