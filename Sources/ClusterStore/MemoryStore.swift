@@ -27,16 +27,21 @@ public final class MemoryStore: Store {
     }
 
     /// Runs `body` atomically: on error nothing it did is kept.
-    private func transaction<T>(_ body: (MemoryTransaction) throws -> T) throws -> T {
+    private func transaction<T: Sendable>(_ body: (MemoryTransaction) throws -> T) throws -> T {
         let (result, events) = try state.withLock { state -> (T, [WatchEvent]) in
+            // The transaction owns the state while it runs (moved, not shared: a shared copy
+            // would make the first change copy every object and every retained event) and
+            // undoes its own changes on error.
             let txn = MemoryTransaction(state: state)
-            let result = try body(txn)
-            state = txn.state
-            state.events.append(contentsOf: txn.events)
-            if state.events.count > MemoryStore.eventRetention {
-                state.events.removeFirst(state.events.count - MemoryStore.eventRetention)
+            state = State()
+            defer { state = txn.takeState() }
+            let result = try txn.savepoint { try body(txn) }
+            let events = txn.events
+            txn.state.events.append(contentsOf: events)
+            if txn.state.events.count > MemoryStore.eventRetention {
+                txn.state.events.removeFirst(txn.state.events.count - MemoryStore.eventRetention)
             }
-            return (result, txn.events)
+            return (result, events)
         }
         hub.publish(events)
         return result
@@ -81,6 +86,10 @@ public final class MemoryStore: Store {
         try transaction { txn in try api.apply(objects, in: txn) }
     }
 
+    public func write(_ groups: [[StoreWrite]]) async throws -> [[StoreWriteResult]] {
+        try transaction { txn in try api.write(groups, in: txn) }
+    }
+
     public func currentResourceVersion() async throws -> Int64 {
         state.withLock { $0.resourceVersion }
     }
@@ -97,12 +106,63 @@ public final class MemoryStore: Store {
     }
 }
 
-/// A transaction over a private copy of the state; committed by swapping it in.
+/// A transaction that changes the state in place and keeps an undo journal while a
+/// savepoint is open (the whole transaction is one; a batch opens one per write).
 final class MemoryTransaction: StorageTransaction {
     var state: MemoryStore.State
+    /// Events of this transaction, not yet in `state.events`.
     var events: [WatchEvent] = []
 
+    private enum Undo {
+        case object(ObjectKey, Object?)
+        case allocation(pool: String, value: String, owner: String?)
+    }
+
+    /// What to undo, oldest first, while a savepoint is open.
+    private var journal: [Undo] = []
+    private var depth = 0
+
     init(state: MemoryStore.State) { self.state = state }
+
+    /// Hands the state back, leaving this transaction empty.
+    func takeState() -> MemoryStore.State {
+        let taken = state
+        state = MemoryStore.State()
+        return taken
+    }
+
+    func savepoint<T>(_ body: () throws -> T) throws -> T {
+        let start = journal.count
+        let resourceVersion = state.resourceVersion
+        let eventCount = events.count
+        depth += 1
+        defer {
+            depth -= 1
+            if depth == 0 { journal.removeAll() }
+        }
+        do {
+            return try body()
+        } catch {
+            for undo in journal[start...].reversed() {
+                switch undo {
+                case .object(let key, let object): state.objects[key] = object
+                case .allocation(let pool, let value, let owner): state.allocations[pool, default: [:]][value] = owner
+                }
+            }
+            journal.removeSubrange(start...)
+            state.resourceVersion = resourceVersion
+            events.removeSubrange(eventCount...)
+            throw error
+        }
+    }
+
+    private func remember(_ key: ObjectKey) {
+        if depth > 0 { journal.append(.object(key, state.objects[key])) }
+    }
+
+    private func remember(pool: String, value: String) {
+        if depth > 0 { journal.append(.allocation(pool: pool, value: value, owner: state.allocations[pool]?[value])) }
+    }
 
     func get(_ key: ObjectKey) throws -> Object? { state.objects[key] }
 
@@ -111,11 +171,13 @@ final class MemoryTransaction: StorageTransaction {
     }
 
     func put(_ object: Object, event: WatchEvent.Kind, resourceVersion: Int64) throws {
+        remember(object.key)
         state.objects[object.key] = object
         events.append(WatchEvent(kind: event, object: object, resourceVersion: resourceVersion))
     }
 
     func remove(_ object: Object, resourceVersion: Int64) throws {
+        remember(object.key)
         state.objects[object.key] = nil
         events.append(WatchEvent(kind: .deleted, object: object, resourceVersion: resourceVersion))
     }
@@ -127,9 +189,15 @@ final class MemoryTransaction: StorageTransaction {
 
     func allocationOwner(pool: String, value: String) throws -> String? { state.allocations[pool]?[value] }
 
-    func allocate(pool: String, value: String, owner: String) throws { state.allocations[pool, default: [:]][value] = owner }
+    func allocate(pool: String, value: String, owner: String) throws {
+        remember(pool: pool, value: value)
+        state.allocations[pool, default: [:]][value] = owner
+    }
 
-    func release(pool: String, value: String) throws { state.allocations[pool]?[value] = nil }
+    func release(pool: String, value: String) throws {
+        remember(pool: pool, value: value)
+        state.allocations[pool]?[value] = nil
+    }
 
     func allocations(pool: String, owner: String) throws -> [String] {
         (state.allocations[pool] ?? [:]).filter { $0.value == owner }.map(\.key).sorted()

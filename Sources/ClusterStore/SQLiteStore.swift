@@ -119,7 +119,9 @@ public final class SQLiteStore: Store {
             try db.inTransaction(.immediate) {
                 let txn = SQLiteTransaction(db)
                 result = try body(txn)
-                if let rv = txn.lastResourceVersion, rv % 1000 == 0 {
+                // Compacted each time the counter passes a multiple of 1,000 (a batch can pass
+                // one without landing on it).
+                if let first = txn.firstResourceVersion, let rv = txn.lastResourceVersion, rv / 1000 != (first - 1) / 1000 {
                     try db.execute(sql: "DELETE FROM events WHERE rv <= ?", arguments: [rv - SQLiteStore.eventRetention])
                 }
                 return .commit
@@ -151,6 +153,10 @@ public final class SQLiteStore: Store {
 
     public func apply(_ objects: [Object]) async throws -> [ApplyResult] {
         try await write { txn in try self.api.apply(objects, in: txn) }
+    }
+
+    public func write(_ groups: [[StoreWrite]]) async throws -> [[StoreWriteResult]] {
+        try await write { txn in try self.api.write(groups, in: txn) }
     }
 
     public func get(_ key: ObjectKey) async throws -> Object? {
@@ -213,6 +219,7 @@ public final class SQLiteStore: Store {
 /// Storage primitives over one GRDB connection inside a transaction.
 final class SQLiteTransaction: StorageTransaction {
     let db: Database
+    private(set) var firstResourceVersion: Int64?
     private(set) var lastResourceVersion: Int64?
 
     init(_ db: Database) { self.db = db }
@@ -254,8 +261,23 @@ final class SQLiteTransaction: StorageTransaction {
 
     func nextResourceVersion() throws -> Int64 {
         let rv = try Int64.fetchOne(db, sql: "UPDATE meta SET value = value + 1 WHERE key = 'rv' RETURNING value")!
+        if firstResourceVersion == nil { firstResourceVersion = rv }
         lastResourceVersion = rv
         return rv
+    }
+
+    func savepoint<T>(_ body: () throws -> T) throws -> T {
+        let last = lastResourceVersion
+        try db.execute(sql: "SAVEPOINT item")
+        do {
+            let result = try body()
+            try db.execute(sql: "RELEASE item")
+            return result
+        } catch {
+            try db.execute(sql: "ROLLBACK TO item; RELEASE item")
+            lastResourceVersion = last
+            throw error
+        }
     }
 
     func allocationOwner(pool: String, value: String) throws -> String? {

@@ -17,4 +17,7 @@ protocol StorageTransaction {
     func release(pool: String, value: String) throws
     /// Every value a given owner holds in a pool.
     func allocations(pool: String, owner: String) throws -> [String]
+    /// Runs `body`; when it throws, everything it did inside the transaction is undone
+    /// (objects, events, allocations, the resourceVersion counter) and the error rethrown.
+    func savepoint<T>(_ body: () throws -> T) throws -> T
 }

@@ -18,6 +18,11 @@ public protocol Store: Sendable {
     func apply(_ objects: [Object]) async throws -> [ApplyResult]
     /// Deletes several objects in one transaction (missing ones are skipped).
     func delete(_ keys: [ObjectKey]) async throws -> [Object]
+    /// Many writes in one transaction, each with its own result: groups of ordered writes,
+    /// where a refused write (conflict, invalid, …) is undone alone and skips the rest of its
+    /// group only. Throws only when the storage itself fails (then nothing was written).
+    /// See `StoreWrite`.
+    func write(_ groups: [[StoreWrite]]) async throws -> [[StoreWriteResult]]
     /// Events after `resourceVersion`, for the given kinds, until the task is cancelled.
     func watch(_ types: Set<ResourceType>, from resourceVersion: Int64) -> AsyncThrowingStream<WatchEvent, any Error>
     /// The newest resourceVersion.

@@ -6,6 +6,9 @@ import Synchronization
 final class WatchHub: Sendable {
     private struct Subscriber {
         var types: Set<ResourceType>
+        /// The resourceVersion it watches from: a store that publishes late (SQLite's poller)
+        /// may publish events this subscriber's start already covers.
+        var after: Int64
         var continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation
     }
 
@@ -29,7 +32,7 @@ final class WatchHub: Sendable {
         guard !events.isEmpty else { return }
         state.withLock { state in
             for event in events where event.resourceVersion > state.lastPublished {
-                for sub in state.subscribers.values where sub.types.contains(event.object.type) {
+                for sub in state.subscribers.values where sub.types.contains(event.object.type) && event.resourceVersion > sub.after {
                     sub.continuation.yield(event)
                 }
                 state.lastPublished = event.resourceVersion
@@ -58,7 +61,7 @@ final class WatchHub: Sendable {
             }
             let id = state.nextID
             state.nextID += 1
-            state.subscribers[id] = Subscriber(types: types, continuation: continuation)
+            state.subscribers[id] = Subscriber(types: types, after: resourceVersion, continuation: continuation)
             return id
         }
         if let id {

@@ -60,6 +60,20 @@ struct PodEndToEndTests {
         #expect(out.contains("ok - rolled to a new template"))
     }
 
+    /// Image volumes need loop devices and mkfs.ext4 (the script asks for `--volume-mode image`).
+    static var imageVolumes: Bool {
+        FileManager.default.fileExists(atPath: "/dev/loop-control")
+            && ["/usr/sbin/mkfs.ext4", "/usr/sbin/resize2fs", "/usr/sbin/losetup"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    @Test(.enabled(if: imageVolumes, "needs /dev/loop-control, mkfs.ext4, resize2fs and losetup"))
+    func storageClaimsOutlivePodsWithSizeExpansionAndReclaim() throws {
+        let out = try EndToEnd.run("storage.sh")
+        #expect(out.contains("ok - a pod cannot write past its 64Mi claim"))
+        #expect(out.contains("ok - expansion to 256Mi"))
+        #expect(out.contains("ok - stopping kplane leaves no mount, loop device, namespace, nft table or process"))
+    }
+
     @Test func blogBehindIngressTLSWithPersistentDatabase() throws {
         let out = try EndToEnd.run("blog.sh", timeout: 480)
         #expect(out.contains("ok - a second up on the same state dir serves the post again"))
