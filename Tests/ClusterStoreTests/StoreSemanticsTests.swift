@@ -18,8 +18,15 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible {
     }
 }
 
+/// The folder below which this test process keeps its stores; removed when the process exits.
+let testRoot: String = {
+    let path = NSTemporaryDirectory() + "kplane-tests-\(getpid())"
+    atexit { try? FileManager.default.removeItem(atPath: testRoot) }
+    return path
+}()
+
 func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "kplane-test-" + UUID().uuidString
+    let path = testRoot + "/" + UUID().uuidString
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }

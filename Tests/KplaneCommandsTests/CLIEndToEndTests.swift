@@ -3,12 +3,19 @@ import Foundation
 import KubeModel
 import Testing
 
-/// Runs the real `kplane` binary (built next to the test bundle) against a fresh state dir.
-struct Kplane {
+/// Runs the real `kplane` binary (built next to the test bundle) against a fresh state dir,
+/// removed with its manifest folder when the test lets go of it.
+final class Kplane: Sendable {
     let stateDir: String
 
     init() {
         stateDir = NSTemporaryDirectory() + "kplane-cli-" + UUID().uuidString
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: stateDir)
+        try? FileManager.default.removeItem(atPath: stateDir + "-files")
+        try? FileManager.default.removeItem(atPath: stateDir + "-manifests")
     }
 
     static var binary: String {
