@@ -36,8 +36,7 @@ public struct CacheSnapshot: Sendable {
     }
 
     mutating func upsert(_ object: Object) {
-        let json = object.json.jsonData()
-        entries[object.type, default: [:]][object.key] = Entry(json: json, typed: Scheme.decode(object.type, json: json))
+        entries[object.type, default: [:]][object.key] = Entry(json: object.json.jsonData(), typed: Scheme.decode(object))
         revisions[object.type] = resourceVersion
     }
 

@@ -196,7 +196,7 @@ extension JSONValue {
 
     /// Decodes a Codable value from this tree.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONDecoder().decode(T.self, from: jsonData())
+        try JSONValueDecoder.decode(T.self, from: self)
     }
 
     static var encoder: JSONEncoder {

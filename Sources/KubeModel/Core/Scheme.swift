@@ -121,16 +121,11 @@ public struct ValidationFailure: Error, Sendable, Hashable {
 extension Scheme {
     /// The typed value of an object of any modelled kind (nil when it does not decode).
     public static func decode(_ object: Object) -> (any Resource)? {
-        decode(object.type, json: object.json.jsonData())
+        guard let resource = resource(for: object.type) else { return nil }
+        return try? decodeTyped(resource, object)
     }
 
-    /// The typed value of a kind from its JSON text (nil when it does not decode).
-    public static func decode(_ type: ResourceType, json: Data) -> (any Resource)? {
-        guard let resource = resource(for: type) else { return nil }
-        return try? decodeTyped(resource, json)
-    }
-
-    private static func decodeTyped<T: Resource>(_ type: T.Type, _ json: Data) throws -> any Resource {
-        try JSONDecoder().decode(T.self, from: json)
+    private static func decodeTyped<T: Resource>(_ type: T.Type, _ object: Object) throws -> any Resource {
+        try object.decode(T.self)
     }
 }
