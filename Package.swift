@@ -63,7 +63,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // What kplane asks of the host it runs on: CPUs, memory.
+        // What kplane asks of the host it runs on: CPUs, memory, its tools (`HostCommand`).
         .target(
             name: "HostSystem",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
@@ -179,6 +179,7 @@ let package = Package(
         ),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"], swiftSettings: strict),
         .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "KubeModel"], swiftSettings: strict),
+        .testTarget(name: "HostSystemTests", dependencies: ["HostSystem"], swiftSettings: strict),
         .testTarget(name: "ClusterDNSTests", dependencies: ["ClusterDNS", "ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "IngressProxyTests", dependencies: ["IngressProxy", "ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "ControllersTests", dependencies: ["Controllers", "ClusterStore", "KubeModel"], swiftSettings: strict),
