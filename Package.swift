@@ -63,7 +63,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // What kplane asks of the host it runs on: CPUs, memory.
+        // What kplane asks of the host it runs on: CPUs, memory, its tools (`HostCommand`).
         .target(
             name: "HostSystem",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
@@ -115,13 +115,14 @@ let package = Package(
         // PV/PVC binding, StorageClass defaults, the local-path provisioner.
         .target(
             name: "Storage",
-            dependencies: componentBase,
+            dependencies: componentBase + ["HostSystem"],
             swiftSettings: strict
         ),
         // Services + EndpointSlices -> one nftables table; the nft applier.
         .target(
             name: "ServiceProxy",
             dependencies: componentBase + [
+                "HostSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -131,13 +132,13 @@ let package = Package(
         // NetworkPolicy evaluation (the single source of truth) and its nftables rendering.
         .target(
             name: "NetworkPolicy",
-            dependencies: componentBase,
+            dependencies: componentBase + ["HostSystem"],
             swiftSettings: strict
         ),
         // Single-node pods: network namespaces, veth pairs on a bridge, processes, probes, volumes.
         .target(
             name: "PodRuntime",
-            dependencies: componentBase,
+            dependencies: componentBase + ["HostSystem"],
             swiftSettings: strict
         ),
         // The CLI commands (kubectl's habits) and the `up` host.
@@ -179,12 +180,13 @@ let package = Package(
         ),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"], swiftSettings: strict),
         .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "KubeModel"], swiftSettings: strict),
+        .testTarget(name: "HostSystemTests", dependencies: ["HostSystem"], swiftSettings: strict),
         .testTarget(name: "ClusterDNSTests", dependencies: ["ClusterDNS", "ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "IngressProxyTests", dependencies: ["IngressProxy", "ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "ControllersTests", dependencies: ["Controllers", "ClusterStore", "KubeModel"], swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "ClusterStore", "KubeModel"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "HostSystem", "ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "ServiceProxyTests", dependencies: ["ServiceProxy", "ClusterStore", "KubeModel"], swiftSettings: strict),
-        .testTarget(name: "NetworkPolicyTests", dependencies: ["NetworkPolicy", "ClusterStore", "KubeModel"], swiftSettings: strict),
+        .testTarget(name: "NetworkPolicyTests", dependencies: ["NetworkPolicy", "HostSystem", "ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "PodRuntimeTests", dependencies: ["PodRuntime", "ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "KplaneCommandsTests", dependencies: ["KplaneCommands", "ClusterStore", "KubeModel"], swiftSettings: strict),
     ],

@@ -1,5 +1,6 @@
 import ClusterStore
 import Foundation
+import HostSystem
 import KubeModel
 import Logging
 import Metrics
@@ -42,7 +43,7 @@ public final class PolicyService: ServiceLifecycle.Service, Sendable {
         guard geteuid() == 0 else {
             throw PolicyError(.notRoot, "the policy component needs root (it programs nftables); run kplane as root or leave it out with --components")
         }
-        guard let nft = NFTCommand.find() else {
+        guard let nft = HostCommand.find("nft") else {
             throw PolicyError(.missingTool, "the policy component needs the nft tool (Debian package nftables)")
         }
         return nft

@@ -1,4 +1,5 @@
 import ClusterStore
+import HostSystem
 import KubeModel
 
 /// The policy component's apply step: renders each model, keeps a mirror of what is in the
@@ -61,7 +62,11 @@ public actor PolicySyncer {
 extension PolicySyncer {
     /// `nft -f -` through the `nft` binary at `path`.
     public static func nftExecutor(nft path: String) -> Executor {
-        let command = NFTCommand(path: path)
-        return { script in try await command.apply(script) }
+        { script in
+            let result = try await HostCommand.run([path, "-f", "-"], input: script, check: false)
+            guard result.status == 0 else {
+                throw PolicyError(.nftFailed, "nft -f - failed (status \(result.status)): \(result.stderr.prefix(2000))")
+            }
+        }
     }
 }

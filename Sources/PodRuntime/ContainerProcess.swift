@@ -1,4 +1,5 @@
 import Foundation
+import HostSystem
 
 /// Starts a container's process: in the pod's network namespace, in a mount and UTS
 /// namespace of its own (the pod's hostname, /etc/resolv.conf and /etc/hosts, its volume
@@ -23,9 +24,14 @@ public enum ContainerProcess {
 
     static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+    /// The full path of a host tool; a missing one fails when it is run, with its path in the error.
+    static func tool(_ name: String) -> String {
+        HostCommand.find(name) ?? "/usr/bin/" + name
+    }
+
     /// The shell script that sets up the container's mount namespace, then execs the command.
     static func script(_ spec: Spec) -> String {
-        let q = Command.shellQuote
+        let q = HostCommand.shellQuote
         var lines = ["set -e", "hostname \(q(spec.hostname))"]
         if let resolv = spec.resolvConf { lines.append("mount --bind \(q(resolv)) /etc/resolv.conf") }
         lines.append("mount --bind \(q(spec.hostsFile)) /etc/hosts")
@@ -41,13 +47,13 @@ public enum ContainerProcess {
     /// Starts the container; `onExit` gets the exit status (or 128+signal).
     public static func start(_ spec: Spec, onExit: @escaping @Sendable (Int32, Bool) -> Void) throws -> Process {
         let fd = open(spec.logPath, O_WRONLY | O_CREAT | O_APPEND, 0o640)
-        guard fd >= 0 else { throw Command.Failure(argv: ["open", spec.logPath], status: errno, output: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw HostCommand.Failure(argv: ["open", spec.logPath], status: errno, stderr: String(cString: strerror(errno))) }
         let log = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Command.resolve("nsenter"))
+        process.executableURL = URL(fileURLWithPath: tool("nsenter"))
         process.arguments = [
             "--net=/run/netns/\(spec.netnsName)", "--",
-            Command.resolve("unshare"), "--mount", "--uts", "--propagation", "private", "--",
+            tool("unshare"), "--mount", "--uts", "--propagation", "private", "--",
             "/bin/sh", "-c", script(spec), "kplane-container",
         ] + spec.argv
         var env = spec.environment
@@ -81,8 +87,8 @@ public enum ContainerProcess {
                 if f.first == "Gid:", f.count > 1 { gid = String(f[1]) }
             }
         }
-        return [Command.resolve("nsenter"), "-t", String(pid), "-n", "-m", "-u", "--",
-                Command.resolve("setpriv"), "--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--"] + command
+        return [tool("nsenter"), "-t", String(pid), "-n", "-m", "-u", "--",
+                tool("setpriv"), "--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--"] + command
     }
 
     /// The environment of a running process (so that exec sees the container's variables).

@@ -1,4 +1,5 @@
 import Foundation
+import HostSystem
 import KubeModel
 
 /// The files of one pod on the node: `<pods-dir>/<uid>/` with its generated /etc files,
@@ -47,7 +48,7 @@ public struct PodDirectory: Sendable {
                 if memory, !PodDirectory.isMountPoint(dir) {
                     var options = "mode=0777"
                     if let sizeLimit { options += ",size=\(sizeLimit)" }
-                    try await Command.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", dir])
+                    try await HostCommand.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", dir])
                 }
                 paths[v.name] = dir
             case .hostPath(let path, let type):
@@ -129,7 +130,7 @@ public struct PodDirectory: Sendable {
     func remove() async {
         if let entries = try? FileManager.default.contentsOfDirectory(atPath: volumesDirectory) {
             for e in entries where PodDirectory.isMountPoint(volume(e)) {
-                try? await Command.run(["umount", "-l", volume(e)], check: false)
+                _ = try? await HostCommand.run(["umount", "-l", volume(e)], check: false)
             }
         }
         if let created = try? String(contentsOfFile: createdTargetsFile, encoding: .utf8) {

@@ -1,4 +1,5 @@
 import Foundation
+import HostSystem
 import KubeModel
 
 /// A bridge CNI done by kplane: the `kplane0` bridge with the gateway address, and per pod a
@@ -26,15 +27,15 @@ public struct PodNetwork: Sendable {
     public func ensureBridge() async throws {
         let bridge = node.bridgeName
         let prefix = "\(node.gateway)/\(node.podCIDR.prefixLength)"
-        let exists = (try? await Command.run(["ip", "-o", "link", "show", "dev", bridge])) != nil
+        let exists = (try? await HostCommand.run(["ip", "-o", "link", "show", "dev", bridge])) != nil
         if !exists {
-            try await Command.run(["ip", "link", "add", bridge, "type", "bridge"])
+            try await HostCommand.run(["ip", "link", "add", bridge, "type", "bridge"])
         }
-        let addrs = try await Command.run(["ip", "-o", "addr", "show", "dev", bridge])
+        let addrs = try await HostCommand.run(["ip", "-o", "addr", "show", "dev", bridge]).stdout
         if !addrs.contains(" \(prefix) ") {
-            try await Command.run(["ip", "addr", "add", prefix, "dev", bridge])
+            try await HostCommand.run(["ip", "addr", "add", prefix, "dev", bridge])
         }
-        try await Command.run(["ip", "link", "set", bridge, "up"])
+        try await HostCommand.run(["ip", "link", "set", bridge, "up"])
         for (path, value) in [("/proc/sys/net/ipv4/ip_forward", "1"), ("/proc/sys/net/bridge/bridge-nf-call-iptables", "1"),
                               ("/proc/sys/net/bridge/bridge-nf-call-ip6tables", "1"), ("/proc/sys/net/ipv4/conf/all/route_localnet", "1")] {
             try? value.write(toFile: path, atomically: false, encoding: .utf8)
@@ -46,20 +47,20 @@ public struct PodNetwork: Sendable {
         let ns = PodNetwork.namespaceName(uid: uid)
         let veth = PodNetwork.vethName(uid: uid)
         let want = "\(ip)/\(node.podCIDR.prefixLength)"
-        if let current = try? await Command.run(["ip", "-n", ns, "-o", "addr", "show", "dev", "eth0"]), current.contains(" \(want) ") {
+        if let current = try? await HostCommand.run(["ip", "-n", ns, "-o", "addr", "show", "dev", "eth0"]), current.stdout.contains(" \(want) ") {
             return
         }
         try? await tearDown(uid: uid)
-        try await Command.run(["ip", "netns", "add", ns])
+        try await HostCommand.run(["ip", "netns", "add", ns])
         do {
-            try await Command.run(["ip", "-batch", "-"], input: """
+            try await HostCommand.run(["ip", "-batch", "-"], input: """
                 link add \(veth) type veth peer name eth0 netns \(ns)
                 link set \(veth) master \(node.bridgeName)
                 link set \(veth) type bridge_slave hairpin on
                 link set \(veth) up
 
                 """)
-            try await Command.run(["ip", "-n", ns, "-batch", "-"], input: """
+            try await HostCommand.run(["ip", "-n", ns, "-batch", "-"], input: """
                 link set lo up
                 addr add \(want) dev eth0
                 link set eth0 up
@@ -78,30 +79,30 @@ public struct PodNetwork: Sendable {
     }
 
     static func remove(namespace ns: String) async throws {
-        let pids = (try? await Command.run(["ip", "netns", "pids", ns])) ?? ""
+        let pids = (try? await HostCommand.run(["ip", "netns", "pids", ns]))?.stdout ?? ""
         for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) {
             kill(pid, SIGKILL)
         }
-        try await Command.run(["ip", "netns", "del", ns], check: false)
+        try await HostCommand.run(["ip", "netns", "del", ns], check: false)
     }
 
     /// Namespaces and veths of pods that no longer run (after a crash), removed.
     public func cleanLeftovers(keeping: Set<String> = []) async -> [String] {
         var removed: [String] = []
-        let list = (try? await Command.run(["ip", "netns", "list"])) ?? ""
+        let list = (try? await HostCommand.run(["ip", "netns", "list"]))?.stdout ?? ""
         for line in list.split(separator: "\n") {
             let name = String(line.split(separator: " ").first ?? "")
             guard name.hasPrefix(PodNetwork.namespacePrefix), !keeping.contains(name) else { continue }
             try? await PodNetwork.remove(namespace: name)
             removed.append(name)
         }
-        let links = (try? await Command.run(["ip", "-o", "link", "show", "type", "veth"])) ?? ""
+        let links = (try? await HostCommand.run(["ip", "-o", "link", "show", "type", "veth"]))?.stdout ?? ""
         for line in links.split(separator: "\n") {
             let fields = line.split(separator: ":", maxSplits: 2)
             guard fields.count > 1 else { continue }
             let name = fields[1].trimmingCharacters(in: .whitespaces).split(separator: "@").first.map(String.init) ?? ""
             if name.hasPrefix(PodNetwork.vethPrefix) {
-                try? await Command.run(["ip", "link", "del", name], check: false)
+                _ = try? await HostCommand.run(["ip", "link", "del", name], check: false)
                 removed.append(name)
             }
         }
@@ -110,6 +111,6 @@ public struct PodNetwork: Sendable {
 
     /// Removes the bridge (on a clean stop).
     public func removeBridge() async {
-        try? await Command.run(["ip", "link", "del", node.bridgeName], check: false)
+        _ = try? await HostCommand.run(["ip", "link", "del", node.bridgeName], check: false)
     }
 }

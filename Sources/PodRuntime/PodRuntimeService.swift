@@ -1,5 +1,6 @@
 import ClusterStore
 import Foundation
+import HostSystem
 import KubeModel
 import Logging
 import ServiceLifecycle
@@ -33,7 +34,7 @@ public final class PodRuntimeService: ServiceLifecycle.Service, Sendable {
     /// Why this component cannot run here, if it cannot (it needs root for namespaces).
     public static func unavailableReason() -> String? {
         if getuid() != 0 { return "needs root (network namespaces, veth pairs, mounts); run as root or leave it out with --components" }
-        for tool in ["ip", "nsenter", "unshare", "setpriv", "mount"] where !FileManager.default.isExecutableFile(atPath: Command.resolve(tool)) {
+        for tool in ["ip", "nsenter", "unshare", "setpriv", "mount"] where HostCommand.find(tool) == nil {
             return "needs `\(tool)` (Debian packages iproute2 and util-linux)"
         }
         return nil

@@ -1,3 +1,4 @@
+import HostSystem
 import KubeModel
 
 /// The node's LoadBalancer addresses on an interface of their own (`kplane-lb`), as MetalLB
@@ -37,8 +38,8 @@ public actor LoadBalancerInterface {
     /// `ip` through the binary at `path`.
     public static func executor(ip path: String) -> Executor {
         { arguments, input in
-            let r = try await CommandRunner.run(path, arguments, input: input)
-            return CommandOutput(status: r.status, output: r.output, error: r.error)
+            let r = try await HostCommand.run([path] + arguments, input: input, check: false)
+            return CommandOutput(status: r.status, output: r.stdout, error: r.stderr)
         }
     }
 

@@ -1,5 +1,6 @@
 import ClusterStore
 import Foundation
+import HostSystem
 import KubeModel
 import Logging
 
@@ -119,9 +120,9 @@ extension ProxySyncer {
     /// `nft -f -` through the `nft` binary.
     public static func nftExecutor(nft: String) -> Executor {
         { script in
-            let result = try await CommandRunner.run(nft, ["-f", "-"], input: script)
+            let result = try await HostCommand.run([nft, "-f", "-"], input: script, check: false)
             guard result.status == 0 else {
-                throw ProxyError(.nftFailed, "nft -f - failed (status \(result.status)): \(result.error.prefix(2000))")
+                throw ProxyError(.nftFailed, "nft -f - failed (status \(result.status)): \(result.stderr.prefix(2000))")
             }
         }
     }
@@ -131,9 +132,9 @@ extension ProxySyncer {
         { arguments in
             guard let conntrack else { return }
             do {
-                let result = try await CommandRunner.run(conntrack, arguments)
+                let result = try await HostCommand.run([conntrack] + arguments, check: false)
                 if result.status > 1 {
-                    logger.warning("proxy.conntrack.failed", metadata: ["args": "\(arguments.joined(separator: " "))", "error": "\(result.error)"])
+                    logger.warning("proxy.conntrack.failed", metadata: ["args": "\(arguments.joined(separator: " "))", "error": "\(result.stderr)"])
                 }
             } catch {
                 logger.warning("proxy.conntrack.failed", metadata: ["error": "\(error)"])

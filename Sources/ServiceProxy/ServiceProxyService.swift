@@ -1,5 +1,6 @@
 import ClusterStore
 import Foundation
+import HostSystem
 import KubeModel
 import Logging
 import Metrics
@@ -58,10 +59,10 @@ public final class ServiceProxyService: ServiceLifecycle.Service, Sendable {
         guard geteuid() == 0 else {
             throw ProxyError(.notRoot, "the service proxy needs root (it programs nftables); run kplane as root or leave the proxy out with --components")
         }
-        guard let nft = CommandRunner.find("nft") else {
+        guard let nft = HostCommand.find("nft") else {
             throw ProxyError(.missingTool, "the service proxy needs the nft tool (Debian package nftables)")
         }
-        return (nft, CommandRunner.find("conntrack"), CommandRunner.find("ip"))
+        return (nft, HostCommand.find("conntrack"), HostCommand.find("ip"))
     }
 
     public func run() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import HostSystem
 
 /// `VolumeHost` with Debian's tools: `mkfs.ext4`, `mount -o loop`, `losetup`, `resize2fs`,
 /// `e2fsck`, `umount`. Given a process id it works inside that process's mount namespace
@@ -21,7 +22,7 @@ public struct SystemVolumeHost: VolumeHost {
     /// True where image volumes can work: root, a loop-control device, and mkfs.ext4.
     public static var imageVolumesSupported: Bool {
         geteuid() == 0 && FileManager.default.fileExists(atPath: "/dev/loop-control")
-            && Command.find("mkfs.ext4") != nil && Command.find("resize2fs") != nil
+            && HostCommand.find("mkfs.ext4") != nil && HostCommand.find("resize2fs") != nil
     }
 
     public func create(_ volume: LocalVolume) async throws {
@@ -92,7 +93,7 @@ public struct SystemVolumeHost: VolumeHost {
     private func offlineResize(_ volume: LocalVolume) async throws -> ExpandOutcome {
         do {
             try await run(["e2fsck", "-f", "-p", volume.image])
-        } catch let error as CommandError where error.status == 1 {
+        } catch let error as HostCommand.Failure where error.reason == .exited && error.status == 1 {
             // 1: errors were corrected.
         }
         try await run(["resize2fs", volume.image])
@@ -145,9 +146,17 @@ public struct SystemVolumeHost: VolumeHost {
         }.filter { !$0.isEmpty }
     }
 
+    /// Runs a tool (inside the namespace, if any); its stdout. A failure status throws
+    /// `HostCommand.Failure`; a tool that cannot be started, a `VolumeError` saying what to install.
     @discardableResult
     func run(_ arguments: [String]) async throws -> String {
-        try await Command.run(prefix + arguments)
+        do {
+            return try await HostCommand.run(prefix + arguments).stdout
+        } catch let failure as HostCommand.Failure where failure.reason == .notFound {
+            throw VolumeError("\(failure.argv.first ?? "command") not found (install e2fsprogs, util-linux and mount)")
+        } catch let failure as HostCommand.Failure where failure.reason == .cannotRun {
+            throw VolumeError("cannot run \(failure.argv.first ?? "command"): \(failure.stderr)")
+        }
     }
 
     func makeDirectory(_ path: String, mode: mode_t) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import HostSystem
 import KubeModel
 @testable import NetworkPolicy
 import Testing
@@ -8,7 +9,7 @@ import Testing
 @Suite(.serialized) struct NFTApplyTests {
     static let skipReason: String? = {
         if geteuid() != 0 { return "not root" }
-        if NFTCommand.find() == nil { return "nft missing" }
+        if HostCommand.find("nft") == nil { return "nft missing" }
         return nil
     }()
 

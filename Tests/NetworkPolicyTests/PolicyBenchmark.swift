@@ -1,4 +1,5 @@
 import Foundation
+import HostSystem
 import KubeModel
 @testable import NetworkPolicy
 import Testing
@@ -71,14 +72,14 @@ import Testing
         }
         report.append(String(format: "render 1,000 pods + 1,000 policies (model → nft text): median %.1f ms", Self.median(renders)))
 
-        guard geteuid() == 0, let nft = NFTCommand.find(), ProcessInfo.processInfo.environment["KPLANE_POLICY_BENCH_APPLY"] == "1" else {
+        guard geteuid() == 0, let nft = HostCommand.find("nft"), ProcessInfo.processInfo.environment["KPLANE_POLICY_BENCH_APPLY"] == "1" else {
             try (report.joined(separator: "\n") + "\n").write(toFile: "\(dir)/driver.txt", atomically: true, encoding: .utf8)
             return
         }
-        let command = NFTCommand(path: nft)
+        let apply = PolicySyncer.nftExecutor(nft: nft)
         var fulls: [Double] = []
         for _ in 0..<5 {
-            let syncer = PolicySyncer(execute: { try await command.apply($0) })
+            let syncer = PolicySyncer(execute: apply)
             let t = clock.now
             _ = try await syncer.sync(model)
             fulls.append(Self.ms(clock.now - t))
@@ -86,7 +87,7 @@ import Testing
         report.append(String(format: "full sync (render + one nft -f of the whole table): median %.0f ms, max %.0f ms", Self.median(fulls), fulls.max()!))
         // Label change: one pod moves between classes (app-2 → app-3), and back; each sync is
         // render + diff + one nft transaction, after which the kernel enforces the change.
-        let syncer = PolicySyncer(execute: { try await command.apply($0) })
+        let syncer = PolicySyncer(execute: apply)
         _ = try await syncer.sync(model)
         var pods = model.podRefs.compactMap { model.pods[$0] }
         let policies = model.policies

@@ -1,5 +1,6 @@
 import ClusterStore
 import Foundation
+import HostSystem
 import KubeModel
 import Testing
 @testable import Storage
@@ -9,7 +10,7 @@ enum Privileges {
     static var isRoot: Bool { geteuid() == 0 }
     /// Root, loop devices and the tools image volumes need.
     static var canLoopMount: Bool {
-        let ok = SystemVolumeHost.imageVolumesSupported && Command.find("unshare") != nil && Command.find("nsenter") != nil
+        let ok = SystemVolumeHost.imageVolumesSupported && HostCommand.find("unshare") != nil && HostCommand.find("nsenter") != nil
         if !ok { print("StorageTests: image-volume tests skipped: they need root, /dev/loop-control, mkfs.ext4, resize2fs, unshare and nsenter") }
         return ok
     }
@@ -22,7 +23,7 @@ final class MountNamespace: Sendable {
     let pid: pid_t
 
     init() throws {
-        pid = try Command.spawn(["unshare", "--mount", "--propagation", "private", "sleep", "600"])
+        pid = try HostCommand.spawn(["unshare", "--mount", "--propagation", "private", "sleep", "600"])
         // Wait until unshare has switched namespaces and exec'd sleep.
         let mine = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")
         for _ in 0..<500 {
@@ -39,8 +40,8 @@ final class MountNamespace: Sendable {
     /// Runs a shell script inside the namespace; returns (status, output).
     func shell(_ script: String) async -> (Int32, String) {
         do {
-            return (0, try await Command.run(["nsenter", "-t", String(pid), "-m", "--", "sh", "-c", script + " 2>&1"]))
-        } catch let error as CommandError {
+            return (0, try await HostCommand.run(["nsenter", "-t", String(pid), "-m", "--", "sh", "-c", script + " 2>&1"]).stdout)
+        } catch let error as HostCommand.Failure {
             return (error.status, error.stdout + error.stderr)
         } catch {
             return (-1, "\(error)")
@@ -49,7 +50,7 @@ final class MountNamespace: Sendable {
 
     /// Ends the namespace (idempotent).
     func close() {
-        if kill(pid, SIGKILL) == 0 { _ = Command.wait(pid) }
+        if kill(pid, SIGKILL) == 0 { _ = HostCommand.wait(pid) }
     }
 }
 
@@ -65,7 +66,7 @@ final class MountNamespace: Sendable {
     }
 
     func loopDevices(of image: String) async -> String {
-        (try? await Command.run(["losetup", "-n", "-O", "NAME", "-j", image]))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        (try? await HostCommand.run(["losetup", "-n", "-O", "NAME", "-j", image]))?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
     }
 
     @Test(.enabled(if: Privileges.canLoopMount))
@@ -81,7 +82,7 @@ final class MountNamespace: Sendable {
         #expect(try FileManager.default.attributesOfItem(atPath: local.image)[.size] as? Int == 8 << 20)
         #expect(await ns.shell("findmnt -n -M \(local.directory)").0 == 0, "mounted inside the namespace")
         #expect(await ns.shell("findmnt -n -M \(local.directory)").1.isEmpty == false)
-        #expect((try? await Command.run(["findmnt", "-n", "-M", local.directory])) == nil, "not mounted on the host")
+        #expect((try? await HostCommand.run(["findmnt", "-n", "-M", local.directory])) == nil, "not mounted on the host")
 
         // Writing past the claim's size fails with ENOSPC.
         let (status, output) = await ns.shell("dd if=/dev/zero of=\(local.dataPath)/big bs=1M count=16")
