@@ -76,7 +76,7 @@ public struct PodDirectory: Sendable {
         if let existing = fm.enumerator(atPath: dir) {
             for case let rel as String in existing {
                 var isDir: ObjCBool = false
-                fm.fileExists(atPath: dir + "/" + rel, isDirectory: &isDir)
+                _ = fm.fileExists(atPath: dir + "/" + rel, isDirectory: &isDir)
                 if !isDir.boolValue && !wanted.contains(rel) { try? fm.removeItem(atPath: dir + "/" + rel) }
             }
         }
@@ -106,7 +106,7 @@ public struct PodDirectory: Sendable {
         case "Directory":
             if !exists || !isDir.boolValue { throw fail("directory") }
         case "FileOrCreate":
-            if !exists { fm.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o644]) } else if isDir.boolValue { throw fail("file") }
+            if !exists { _ = fm.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o644]) } else if isDir.boolValue { throw fail("file") }
         case "File":
             if !exists || isDir.boolValue { throw fail("file") }
         case "Socket", "CharDevice", "BlockDevice":
@@ -164,7 +164,7 @@ public struct PodDirectory: Sendable {
             if isDirectory {
                 try fm.createDirectory(atPath: path, withIntermediateDirectories: false)
             } else {
-                fm.createFile(atPath: path, contents: nil)
+                _ = fm.createFile(atPath: path, contents: nil)
             }
             created.append(path)
         }

@@ -466,7 +466,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     }
 
     func upstreamHead(_ head: HTTPResponseHead) {
-        guard phase == .streaming, let context else { return }
+        guard phase == .streaming, context != nil else { return }
         if head.status.code < 200 && head.status != .switchingProtocols {
             // Interim answers (100 Continue for `Expect: 100-continue` uploads) pass through on HTTP/1.1.
             if let raw = rawWriter, head.status == .continue {
