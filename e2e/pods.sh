@@ -2,6 +2,7 @@
 . "$(dirname "$0")/lib.sh"
 M=$KPLANE_STATE_DIR/manifests
 mkdir -p $M /tmp/kplane-e2e-hostpath && chmod 777 /tmp/kplane-e2e-hostpath
+trap 'cleanup; rm -rf /tmp/kplane-e2e-hostpath' EXIT
 cat > $M/pods.yaml <<'YAML'
 apiVersion: v1
 kind: Service
