@@ -2,7 +2,7 @@
 /// again on the way (the typed view of every stored object and every watch event is made this
 /// way). Errors are the `DecodingError`s Foundation's `JSONDecoder` throws, with the same coding
 /// paths, so `Scheme.fieldError` turns them into the API server's messages.
-struct JSONValueDecoder {
+enum JSONValueDecoder {
     static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
         try TreeDecoder(value: value, codingPath: []).unbox(value, as: T.self, at: [])
     }
