@@ -191,17 +191,11 @@ extension JSONValue {
 
     /// Converts a Codable value into a JSON tree.
     public static func encode(_ value: some Encodable) throws -> JSONValue {
-        try JSONParser.parse(JSONValue.encoder.encode(value))
+        try JSONValueEncoder.encode(value)
     }
 
     /// Decodes a Codable value from this tree.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try JSONValueDecoder.decode(T.self, from: self)
-    }
-
-    static var encoder: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return e
     }
 }
