@@ -75,16 +75,6 @@ public struct CacheSnapshot: Sendable {
         entries[T.resourceType]?[ObjectKey(type: T.resourceType, namespace: namespace, name: name)]?.typed as? T
     }
 
-    /// Raw objects of a kind, sorted by namespace and name.
-    public func objects(_ type: ResourceType) -> [Object] {
-        (entries[type] ?? [:]).sorted { $0.key < $1.key }.compactMap(\.value.object)
-    }
-
-    /// Typed objects of a kind given at run time, sorted by namespace and name.
-    public func resources(_ type: ResourceType) -> [any Resource] {
-        (entries[type] ?? [:]).sorted { $0.key < $1.key }.compactMap(\.value.typed)
-    }
-
     public func object(_ key: ObjectKey) -> Object? {
         entries[key.type]?[key]?.object
     }
