@@ -4,7 +4,7 @@
 /// paths, so `Scheme.fieldError` turns them into the API server's messages.
 enum JSONValueDecoder {
     static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
-        try TreeDecoder(value: value, codingPath: []).unbox(value, as: T.self, at: [])
+        try TreeDecoder(value: value, codingPath: []).unbox(as: T.self)
     }
 }
 
@@ -40,7 +40,8 @@ private struct TreeDecoder: Decoder {
 
     /// A value of any Decodable type: primitives read here, everything else (optionals
     /// included, which decide about null themselves) by its own `init(from:)`.
-    func unbox<T: Decodable>(_ value: JSONValue, as type: T.Type, at path: [any CodingKey]) throws -> T {
+    func unbox<T: Decodable>(as type: T.Type) throws -> T {
+        let path = codingPath
         switch type {
         case is JSONValue.Type:
             return value as! T
@@ -140,28 +141,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let d = try decoder(key)
-        return try d.unbox(d.value, as: T.self, at: d.codingPath)
-    }
-
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decode(Bool.self, key, generic: ()) }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try decode(String.self, key, generic: ()) }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try decode(Double.self, key, generic: ()) }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try decode(Float.self, key, generic: ()) }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decode(Int.self, key, generic: ()) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decode(Int8.self, key, generic: ()) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try decode(Int16.self, key, generic: ()) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try decode(Int32.self, key, generic: ()) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decode(Int64.self, key, generic: ()) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decode(UInt.self, key, generic: ()) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try decode(UInt8.self, key, generic: ()) }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try decode(UInt16.self, key, generic: ()) }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try decode(UInt32.self, key, generic: ()) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try decode(UInt64.self, key, generic: ()) }
-
-    /// The primitive overloads go through the generic path.
-    private func decode<T: Decodable>(_ type: T.Type, _ key: Key, generic: Void) throws -> T {
-        let d = try decoder(key)
-        return try d.unbox(d.value, as: T.self, at: d.codingPath)
+        return try d.unbox(as: T.self)
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
@@ -189,8 +169,8 @@ private struct SuperKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
-/// The key of an array element in a coding path.
-private struct IndexKey: CodingKey {
+/// The key of an array element in a coding path (the tree decoder's and encoder's).
+struct IndexKey: CodingKey {
     let index: Int
     var stringValue: String { "Index \(index)" }
     var intValue: Int? { index }
@@ -232,28 +212,7 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let d = try next(T.self)
-        return try d.unbox(d.value, as: T.self, at: d.codingPath)
-    }
-
-    mutating func decode(_ type: Bool.Type) throws -> Bool { try decode(Bool.self, generic: ()) }
-    mutating func decode(_ type: String.Type) throws -> String { try decode(String.self, generic: ()) }
-    mutating func decode(_ type: Double.Type) throws -> Double { try decode(Double.self, generic: ()) }
-    mutating func decode(_ type: Float.Type) throws -> Float { try decode(Float.self, generic: ()) }
-    mutating func decode(_ type: Int.Type) throws -> Int { try decode(Int.self, generic: ()) }
-    mutating func decode(_ type: Int8.Type) throws -> Int8 { try decode(Int8.self, generic: ()) }
-    mutating func decode(_ type: Int16.Type) throws -> Int16 { try decode(Int16.self, generic: ()) }
-    mutating func decode(_ type: Int32.Type) throws -> Int32 { try decode(Int32.self, generic: ()) }
-    mutating func decode(_ type: Int64.Type) throws -> Int64 { try decode(Int64.self, generic: ()) }
-    mutating func decode(_ type: UInt.Type) throws -> UInt { try decode(UInt.self, generic: ()) }
-    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try decode(UInt8.self, generic: ()) }
-    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try decode(UInt16.self, generic: ()) }
-    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try decode(UInt32.self, generic: ()) }
-    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try decode(UInt64.self, generic: ()) }
-
-    /// The primitive overloads go through the generic path.
-    private mutating func decode<T: Decodable>(_ type: T.Type, generic: Void) throws -> T {
-        let d = try next(T.self)
-        return try d.unbox(d.value, as: T.self, at: d.codingPath)
+        return try d.unbox(as: T.self)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
@@ -279,25 +238,7 @@ private struct SingleValueContainer: SingleValueDecodingContainer {
     }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try TreeDecoder(value: value, codingPath: codingPath).unbox(value, as: T.self, at: codingPath)
+        try TreeDecoder(value: value, codingPath: codingPath).unbox(as: T.self)
     }
 
-    func decode(_ type: Bool.Type) throws -> Bool { try decode(Bool.self, generic: ()) }
-    func decode(_ type: String.Type) throws -> String { try decode(String.self, generic: ()) }
-    func decode(_ type: Double.Type) throws -> Double { try decode(Double.self, generic: ()) }
-    func decode(_ type: Float.Type) throws -> Float { try decode(Float.self, generic: ()) }
-    func decode(_ type: Int.Type) throws -> Int { try decode(Int.self, generic: ()) }
-    func decode(_ type: Int8.Type) throws -> Int8 { try decode(Int8.self, generic: ()) }
-    func decode(_ type: Int16.Type) throws -> Int16 { try decode(Int16.self, generic: ()) }
-    func decode(_ type: Int32.Type) throws -> Int32 { try decode(Int32.self, generic: ()) }
-    func decode(_ type: Int64.Type) throws -> Int64 { try decode(Int64.self, generic: ()) }
-    func decode(_ type: UInt.Type) throws -> UInt { try decode(UInt.self, generic: ()) }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try decode(UInt8.self, generic: ()) }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try decode(UInt16.self, generic: ()) }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try decode(UInt32.self, generic: ()) }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try decode(UInt64.self, generic: ()) }
-
-    private func decode<T: Decodable>(_ type: T.Type, generic: Void) throws -> T {
-        try TreeDecoder(value: value, codingPath: codingPath).unbox(value, as: T.self, at: codingPath)
-    }
 }
