@@ -7,7 +7,7 @@ import KubeModel
 /// Each object is kept as its compact JSON text next to its typed value, and turned back into
 /// a JSON tree only when asked for (components read typed values; raw objects are wanted only
 /// to write back): a tree costs about four times its text in memory.
-public struct CacheSnapshot: Sendable {
+public struct CacheSnapshot: InformerState {
     struct Entry: Sendable {
         var json: Data
         var typed: (any Resource)?
@@ -23,7 +23,7 @@ public struct CacheSnapshot: Sendable {
     /// The resourceVersion of the last change to each kind (the list's for kinds unchanged since).
     var revisions: [ResourceType: Int64] = [:]
 
-    init(resourceVersion: Int64, isSynced: Bool) {
+    public init(resourceVersion: Int64, isSynced: Bool) {
         self.resourceVersion = resourceVersion
         self.isSynced = isSynced
         entries = [:]
@@ -33,6 +33,14 @@ public struct CacheSnapshot: Sendable {
     public init(objects: [Object], resourceVersion: Int64 = 1) {
         self.init(resourceVersion: resourceVersion, isSynced: true)
         for object in objects { upsert(object) }
+    }
+
+    public mutating func apply(_ event: WatchEvent) {
+        resourceVersion = event.resourceVersion
+        switch event.kind {
+        case .added, .modified: upsert(event.object)
+        case .deleted: remove(event.object)
+        }
     }
 
     mutating func upsert(_ object: Object) {

@@ -3,40 +3,55 @@ import KubeModel
 import ServiceLifecycle
 import Synchronization
 
-/// The informer: lists some kinds, then watches them, keeping a `CacheSnapshot` current.
-/// Consumers either read `snapshot` or iterate `snapshots()`, which always yields the newest
-/// state and drops intermediate ones (so a burst of changes costs one render).
-public final class ClusterCache: ServiceLifecycle.Service, Sendable {
-    private struct State {
-        var snapshot: CacheSnapshot
+/// What an informer keeps of the objects it follows: a value that takes one watch event at a
+/// time. `CacheSnapshot` keeps whole objects for every component; a component that reads a few
+/// fields of many objects keeps only those (client-go's transform, CoreDNS's reduced objects).
+public protocol InformerState: Sendable {
+    /// Nothing yet, at `resourceVersion`; `isSynced` once the first full list has been read.
+    init(resourceVersion: Int64, isSynced: Bool)
+    var resourceVersion: Int64 { get }
+    var isSynced: Bool { get }
+    /// Takes one listed object (`.added` at the list's resourceVersion) or watch event.
+    mutating func apply(_ event: WatchEvent)
+}
+
+/// The shared informer cache of `kplane up`: whole objects of many kinds.
+public typealias ClusterCache = Informer<CacheSnapshot>
+
+/// The informer: lists some kinds, then watches them, keeping a `State` current. Consumers
+/// either read `snapshot` or iterate `snapshots()`, which always yields the newest state and
+/// drops intermediate ones (so a burst of changes costs one render).
+public final class Informer<State: InformerState>: ServiceLifecycle.Service, Sendable {
+    private struct Shared {
+        var snapshot: State
         /// Changes applied but not yet published (watch events arrive faster than renders).
-        var working: CacheSnapshot?
-        var subscribers: [Int: AsyncStream<CacheSnapshot>.Continuation] = [:]
+        var working: State?
+        var subscribers: [Int: AsyncStream<State>.Continuation] = [:]
         var nextID = 0
     }
 
     /// Publishing shares the snapshot's storage, so the next change copies it: publishing at
     /// most this often keeps a burst of N events O(N) instead of O(N²).
-    static let publishInterval: Duration = .milliseconds(5)
+    static var publishInterval: Duration { .milliseconds(5) }
 
     public let store: any Store
     public let types: [ResourceType]
     private let logger: Logger
-    private let state: Mutex<State>
+    private let state: Mutex<Shared>
 
     public init(store: any Store, types: [ResourceType], logger: Logger) {
         self.store = store
         self.types = types
         self.logger = logger
-        state = Mutex(State(snapshot: CacheSnapshot(resourceVersion: 0, isSynced: false)))
+        state = Mutex(Shared(snapshot: State(resourceVersion: 0, isSynced: false)))
     }
 
     /// The current view.
-    public var snapshot: CacheSnapshot { state.withLock { $0.snapshot } }
+    public var snapshot: State { state.withLock { $0.snapshot } }
 
     /// Views as they change: the first once the cache is synced, then the newest after each change.
-    public func snapshots() -> AsyncStream<CacheSnapshot> {
-        let (stream, continuation) = AsyncStream<CacheSnapshot>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    public func snapshots() -> AsyncStream<State> {
+        let (stream, continuation) = AsyncStream<State>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let id = state.withLock { state in
             let id = state.nextID
             state.nextID += 1
@@ -51,12 +66,12 @@ public final class ClusterCache: ServiceLifecycle.Service, Sendable {
     }
 
     /// Waits until the first full list has been read.
-    public func waitUntilSynced() async -> CacheSnapshot? {
+    public func waitUntilSynced() async -> State? {
         for await snapshot in snapshots() where snapshot.isSynced { return snapshot }
         return nil
     }
 
-    private func publish(_ snapshot: CacheSnapshot) {
+    private func publish(_ snapshot: State) {
         state.withLock { state in
             state.snapshot = snapshot
             state.working = nil
@@ -101,20 +116,19 @@ public final class ClusterCache: ServiceLifecycle.Service, Sendable {
 
     private func listAndWatch() async throws {
         let rv = try await store.currentResourceVersion()
-        var snapshot = CacheSnapshot(resourceVersion: rv, isSynced: true)
+        var snapshot = State(resourceVersion: rv, isSynced: true)
         var listedAt = rv
         for type in types {
             let list = try await store.list(type, namespace: nil)
-            for object in list.items { snapshot.upsert(object) }
+            // Lists may have seen writes newer than `rv`; replaying them from the log is harmless.
+            for object in list.items { snapshot.apply(WatchEvent(kind: .added, object: object, resourceVersion: rv)) }
             listedAt = max(listedAt, list.resourceVersion)
         }
-        // Lists may have seen writes newer than `rv`; replaying them from the log is harmless.
-        snapshot.resourceVersion = rv
         publish(snapshot)
         logger.debug("cache.synced", metadata: ["rv": "\(rv)", "listed": "\(listedAt)"])
         let flusher = Task {
             while !Task.isCancelled {
-                try? await Task.sleep(for: ClusterCache.publishInterval)
+                try? await Task.sleep(for: Self.publishInterval)
                 flush()
             }
         }
@@ -123,11 +137,7 @@ public final class ClusterCache: ServiceLifecycle.Service, Sendable {
             state.withLock { state in
                 var working = state.working ?? state.snapshot
                 state.working = nil
-                working.resourceVersion = event.resourceVersion
-                switch event.kind {
-                case .added, .modified: working.upsert(event.object)
-                case .deleted: working.remove(event.object)
-                }
+                working.apply(event)
                 state.working = working
             }
         }
