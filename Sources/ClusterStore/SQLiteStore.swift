@@ -13,6 +13,8 @@ public final class SQLiteStore: Store {
     static let eventRetention: Int64 = 100_000
     /// How often watchers look for changes written by other processes.
     static let pollInterval: Duration = .milliseconds(20)
+    /// Events the watch poller reads at a time.
+    static let pollPage = 256
 
     private let pool: DatabasePool
     private let api: APIServer
@@ -37,9 +39,13 @@ public final class SQLiteStore: Store {
             // A large apply is one transaction: keep its pages in memory instead of spilling
             // (the default 2 MB cache made 10,000 objects superlinear). WAL makes NORMAL safe
             // against crashes of the process; only an OS crash can lose the last commits.
-            // Readers (lists, the watch poll) read each page about once: they keep the default
-            // 2 MB, so that a long-running reader does not hold the whole database in memory.
-            if db.configuration.readonly { return }
+            // Readers (lists, the watch poll) read each page about once: 256 KB keeps the index
+            // pages, and a long-running process (DNS alone keeps 250 bytes per Service) does not
+            // hold megabytes of pages it read once per reader connection.
+            if db.configuration.readonly {
+                try db.execute(sql: "PRAGMA cache_size = -256")
+                return
+            }
             try db.execute(sql: "PRAGMA cache_size = -65536; PRAGMA synchronous = NORMAL")
         }
         // Switching a new database to WAL needs a lock that the busy timeout does not cover:
@@ -182,15 +188,16 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// Reads logged events in (from, to]; fails with `expired` when they were compacted away.
-    private func events(after from: Int64, upTo to: Int64?) throws -> [WatchEvent] {
+    /// Reads logged events in (from, to], at most `limit` of them; fails with `expired` when
+    /// they were compacted away.
+    private func events(after from: Int64, upTo to: Int64?, limit: Int = Int.max) throws -> [WatchEvent] {
         try pool.read { db in
             let oldest = try Int64.fetchOne(db, sql: "SELECT MIN(rv) FROM events") ?? 0
             if oldest > from + 1 {
                 throw StoreError(.expired, "too old resource version: \(from) (\(oldest - 1))")
             }
-            let rows = try Row.fetchAll(db, sql: "SELECT rv, type, body FROM events WHERE rv > ? AND rv <= ? ORDER BY rv",
-                                        arguments: [from, to ?? Int64.max])
+            let rows = try Row.fetchAll(db, sql: "SELECT rv, type, body FROM events WHERE rv > ? AND rv <= ? ORDER BY rv LIMIT ?",
+                                        arguments: [from, to ?? Int64.max, limit])
             return try rows.map { row in
                 let body: String = row["body"]
                 let object = try Object(json: JSONValue.parse(Data(body.utf8)))
@@ -206,8 +213,14 @@ public final class SQLiteStore: Store {
             task = Task { [weak self] in
                 while !Task.isCancelled {
                     guard let self else { return }
-                    if self.hub.subscriberCount > 0, let events = try? self.events(after: self.hub.lastPublished, upTo: nil) {
+                    // A page at a time, letting watchers take each before the next is read: a
+                    // burst of 10,000 writes read at once held 10,000 parsed objects (40 MB), and
+                    // the allocator kept that memory long after.
+                    while self.hub.subscriberCount > 0, !Task.isCancelled,
+                          let events = try? self.events(after: self.hub.lastPublished, upTo: nil, limit: SQLiteStore.pollPage),
+                          !events.isEmpty {
                         self.hub.publish(events)
+                        await Task.yield()
                     }
                     try? await Task.sleep(for: SQLiteStore.pollInterval)
                 }
