@@ -154,6 +154,7 @@ let package = Package(
                 "ServiceProxy",
                 "NetworkPolicy",
                 "PodRuntime",
+                "HostSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

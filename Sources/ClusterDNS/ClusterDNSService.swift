@@ -36,15 +36,16 @@ public struct ClusterDNSConfiguration: Sendable {
 public final class ClusterDNSService: ServiceLifecycle.Service, Sendable {
     public let configuration: ClusterDNSConfiguration
     public let handler: QueryHandler
-    private let cache: ClusterCache
+    /// The component's own informer: it keeps only what the zone reads.
+    public let inputs: Informer<ZoneInputs>
     private let logger: Logger
     private let bound: AsyncStream<SocketAddress>.Continuation
     private let boundStream: AsyncStream<SocketAddress>
 
-    public init(configuration: ClusterDNSConfiguration, cache: ClusterCache, logger: Logger,
+    public init(configuration: ClusterDNSConfiguration, store: any Store, logger: Logger,
                 transport: any UpstreamTransport = NIOUpstreamTransport()) {
         self.configuration = configuration
-        self.cache = cache
+        inputs = Informer(store: store, types: ZoneInputs.resourceTypes, logger: logger)
         self.logger = logger
         let metrics = DNSMetrics()
         let forwarder = configuration.upstreams.isEmpty ? nil : Forwarder(
@@ -53,11 +54,6 @@ public final class ClusterDNSService: ServiceLifecycle.Service, Sendable {
         handler = QueryHandler(zone: ClusterZone(configuration: configuration.zone), forwarder: forwarder, metrics: metrics)
         (boundStream, bound) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
-
-    /// The kinds the zone is built from (the cache given to `init` must watch them).
-    public static let resourceTypes: [ResourceType] = [
-        KubeModel.Service.resourceType, EndpointSlice.resourceType, Pod.resourceType, Namespace.resourceType,
-    ]
 
     /// The address the server listens on, once it does (for tests that bind port 0).
     public func listeningAddress() async -> SocketAddress? {
@@ -75,16 +71,16 @@ public final class ClusterDNSService: ServiceLifecycle.Service, Sendable {
         bound.yield(server.localAddress)
         bound.finish()
         await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await self.inputs.run() }
             group.addTask {
-                let inputs = KindRevisions(ClusterDNSService.resourceTypes)
                 let clock = ContinuousClock()
-                for await snapshot in self.cache.snapshots().cancelOnGracefulShutdown() where inputs.changed(snapshot) {
+                for await inputs in self.inputs.snapshots().cancelOnGracefulShutdown() {
                     let start = clock.now
-                    let zone = ClusterZone(snapshot: snapshot, configuration: self.configuration.zone)
+                    let zone = ClusterZone(inputs: inputs, configuration: self.configuration.zone)
                     self.handler.update(zone)
                     let took = clock.now - start
                     self.logger.debug("dns.zone.updated", metadata: [
-                        "k8s.resourceVersion": "\(snapshot.resourceVersion)", "dns.services": "\(zone.serviceCount)",
+                        "k8s.resourceVersion": "\(inputs.resourceVersion)", "dns.services": "\(zone.serviceCount)",
                         "dns.build": "\(took)",
                     ])
                     // A build holds a thread of the cooperative pool (the only one when kplane

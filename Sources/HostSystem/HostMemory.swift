@@ -1,13 +1,13 @@
 #if canImport(Glibc)
+import Foundation
 import Glibc
 
 /// The memory of this process as its allocator sees it.
 public enum HostMemory {
-    /// Heap bytes handed out and not given back, from glibc's `malloc_info` report (memory taken
-    /// from the system plus mmapped chunks, minus free chunks); nil where it cannot be read.
+    /// The heap as glibc's `malloc_info` reports it; nil where it cannot be read.
     /// Process-wide: measure with nothing else running. Swift's Glibc module has no `malloc.h`,
     /// hence `dlsym`.
-    public static func heapInUse() -> Int? {
+    public static func heap() -> (inUse: Int, free: Int)? {
         guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_info") else { return nil }
         let mallocInfo = unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32).self)
         var buffer: UnsafeMutablePointer<CChar>?
@@ -25,7 +25,25 @@ public enum HostMemory {
             if line.contains("<total type=\"mmap\"") { mmapped = attribute(line, "size") }
             if line.contains("<total type=\"fast\"") || line.contains("<total type=\"rest\"") { unused += attribute(line, "size") }
         }
-        return current + mmapped - unused
+        return (current + mmapped - unused, unused)
+    }
+
+    /// Heap bytes handed out and not given back (memory taken from the system plus mmapped
+    /// chunks, minus free chunks).
+    public static func heapInUse() -> Int? { heap()?.inUse }
+
+    /// Gives the heap's free pages back to the system (`malloc_trim(0)`): glibc keeps memory
+    /// freed in the middle of its arenas until asked.
+    public static func releaseFreeHeap() {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_trim") else { return }
+        _ = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)(0)
+    }
+
+    /// Resident set size of this process (`/proc/self/statm`), in bytes; nil where it cannot be read.
+    public static func resident() -> Int? {
+        guard let fields = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8).split(separator: " "),
+              fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * sysconf(Int32(_SC_PAGESIZE))
     }
 
     private static func attribute(_ text: Substring, _ name: String) -> Int {

@@ -46,8 +46,8 @@ public struct DNSQueryCommand: AsyncParsableCommand {
     public static func explain(name: String, type: RRType, namespace: String = "default", store: any Store,
                                zone: ZoneConfiguration = ZoneConfiguration()) async throws -> String {
         var objects: [Object] = []
-        for kind in ClusterDNSService.resourceTypes { objects += try await store.list(kind, namespace: nil).items }
-        let clusterZone = ClusterZone(snapshot: CacheSnapshot(objects: objects), configuration: zone)
+        for kind in ZoneInputs.resourceTypes { objects += try await store.list(kind, namespace: nil).items }
+        let clusterZone = ClusterZone(inputs: ZoneInputs(objects: objects), configuration: zone)
         return explain(name: name, type: type, namespace: namespace, zone: clusterZone)
     }
 

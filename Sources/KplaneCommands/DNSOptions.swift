@@ -63,10 +63,10 @@ public struct DNSOptions: ParsableArguments {
             zone: ZoneConfiguration(domain: domain, ttl: dnsTTL, podMode: dnsPodMode, reverseCIDRs: cidrs))
     }
 
-    /// The `dns` component. `cache` must watch `ClusterDNSService.resourceTypes`.
-    public func makeService(cache: ClusterCache, logger: Logger, clusterDomain: String = "cluster.local",
+    /// The `dns` component, following `store` with an informer of its own.
+    public func makeService(store: any Store, logger: Logger, clusterDomain: String = "cluster.local",
                             serviceCIDR: String = "10.96.0.0/12", podCIDR: String = "10.244.0.0/16") throws -> ClusterDNSService {
         ClusterDNSService(configuration: try configuration(clusterDomain: clusterDomain, serviceCIDR: serviceCIDR, podCIDR: podCIDR),
-                          cache: cache, logger: logger)
+                          store: store, logger: logger)
     }
 }

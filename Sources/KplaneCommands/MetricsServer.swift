@@ -1,3 +1,4 @@
+import HostSystem
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -59,6 +60,7 @@ private final class MetricsHandler: ChannelInboundHandler, Sendable {
         switch path {
         case "/metrics":
             status = .ok
+            ProcessMemoryGauges.update(registry)
             body = registry.emitToBuffer()
             contentType = "text/plain; version=0.0.4; charset=utf-8"
         case "/healthz", "/livez", "/readyz":
@@ -74,5 +76,20 @@ private final class MetricsHandler: ChannelInboundHandler, Sendable {
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+
+/// The process's memory, read at each scrape: `process_resident_memory_bytes` (the Prometheus
+/// client libraries' name) and `kplane_heap_inuse_bytes`, the allocator's bytes in use (Go's
+/// `go_memstats_heap_inuse_bytes` plays that part for CoreDNS). The gap between the two is
+/// memory the allocator keeps after a burst.
+enum ProcessMemoryGauges {
+    static func update(_ registry: PrometheusCollectorRegistry) {
+        if let rss = HostMemory.resident() {
+            registry.makeGauge(name: "process_resident_memory_bytes").set(Double(rss))
+        }
+        if let heap = HostMemory.heapInUse() {
+            registry.makeGauge(name: "kplane_heap_inuse_bytes").set(Double(heap))
+        }
     }
 }

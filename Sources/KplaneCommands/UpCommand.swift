@@ -122,6 +122,7 @@ struct UpCommand: AsyncParsableCommand {
         let metricsAddress = try Listen.parse(metricsListen)
         let metrics = MetricsServer(host: metricsAddress.host, port: metricsAddress.port, registry: registry, logger: logger)
         services.append(metrics)
+        services.append(HeapScavenger(logger: logger))
         report.append(("metrics", "http://\(metricsListen)/metrics and /healthz"))
 
         let selected = try selectedComponents()
@@ -131,9 +132,10 @@ struct UpCommand: AsyncParsableCommand {
         for name in UpCommand.implemented where !selected.contains(name) {
             report.append((name, UpCommand.needRoot.contains(name) && getuid() != 0 ? "off: needs root" : "off (--components)"))
         }
-        // One informer cache of every kind feeds all components.
+        // One informer cache of every kind feeds all components but DNS, which keeps only the
+        // few fields it reads of many objects in an informer of its own.
         let cache = ClusterCache(store: db, types: Scheme.types, logger: logger)
-        services.insert(cache, at: 0)
+        if selected.contains(where: { $0 != "dns" }) { services.insert(cache, at: 0) }
         let node = try nodeConfiguration(stateDir: stateDir)
         if selected.contains("controllers") {
             services.append(DeploymentController(cache: cache, logger: logger))
@@ -163,7 +165,7 @@ struct UpCommand: AsyncParsableCommand {
             report.append(("ingress", "http \(ingress.httpListen), https \(ingress.httpsListen), class kplane"))
         }
         if selected.contains("dns") {
-            services.append(try dns.makeService(cache: cache, logger: logger, clusterDomain: clusterDomain, serviceCIDR: serviceCIDR, podCIDR: podCIDR))
+            services.append(try dns.makeService(store: db, logger: logger, clusterDomain: clusterDomain, serviceCIDR: serviceCIDR, podCIDR: podCIDR))
             report.append(("dns", "udp+tcp \(dns.dnsListen), zone \(clusterDomain)"))
         }
 

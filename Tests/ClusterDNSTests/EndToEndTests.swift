@@ -106,7 +106,7 @@ final class FakeUpstream: Sendable {
     }
 }
 
-/// A MemoryStore, its cache and a DNS server on 127.0.0.1 (port 0), run by a ServiceGroup.
+/// A MemoryStore and a DNS server on 127.0.0.1 (port 0), run by a ServiceGroup.
 struct TestCluster {
     let store: MemoryStore
     let dns: ClusterDNSService
@@ -117,15 +117,14 @@ struct TestCluster {
         let logger = Logger(label: "test")
         let store = MemoryStore()
         try await seed(store)
-        let cache = ClusterCache(store: store, types: ClusterDNSService.resourceTypes, logger: logger)
         let dns = ClusterDNSService(configuration: ClusterDNSConfiguration(
             listen: try SocketAddress(ipAddress: "127.0.0.1", port: 0), upstreams: upstream.map { [$0.address] } ?? [],
-            upstreamTimeout: .milliseconds(500), udpSockets: 2), cache: cache, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [cache, dns], logger: logger))
+            upstreamTimeout: .milliseconds(500), udpSockets: 2), store: store, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [dns], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let address = try #require(await dns.listeningAddress())
-            _ = await cache.waitUntilSynced()
+            _ = await dns.inputs.waitUntilSynced()
             // Let the zone take the first snapshot.
             for _ in 0..<100 where !dns.handler.currentZone.isSynced { try await Task.sleep(for: .milliseconds(10)) }
             do {

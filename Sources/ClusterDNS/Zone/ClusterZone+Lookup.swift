@@ -132,7 +132,7 @@ extension ClusterZone {
         case 0:
             return noData(zone)
         case 1:
-            return namespaces.contains(String(l[0])) ? noData(zone, ["Namespace \(l[0])"]) : nxDomain(zone)
+            return hasNamespace(String(l[0])) ? noData(zone, ["Namespace \(l[0])"]) : nxDomain(zone)
         case 2:
             guard let svc = service(String(l[0]), String(l[1])) else { return nxDomain(zone) }
             return serviceAnswer(q, zone, svc, portName: nil, proto: nil, depth: depth)
@@ -165,7 +165,7 @@ extension ClusterZone {
     }
 
     private func service(_ name: String, _ namespace: String) -> ServiceEntry? {
-        serviceIndex[ServiceKey(name: name, namespace: namespace)].map { services[Int($0)] }
+        service(NamespacedName(name: name, namespace: namespace))
     }
 
     private func sourceOf(_ svc: ServiceEntry) -> [String] { ["Service \(svc.namespace)/\(svc.name)"] }
@@ -272,7 +272,7 @@ extension ClusterZone {
         case (0, _):
             return noData(zone)
         case (1, .verified):
-            return namespaces.contains(String(l[0])) ? noData(zone) : nxDomain(zone)
+            return hasNamespace(String(l[0])) ? noData(zone) : nxDomain(zone)
         case (2, .insecure):
             guard let ip = ClusterZone.undashed(l[0]) else { return nxDomain(zone) }
             return addressAnswer(q, zone, [ip], ["pod record for \(ip) (insecure mode: not checked against pods)"])
@@ -302,7 +302,7 @@ extension ClusterZone {
         guard q.type == .ptr || q.type == .any else { return noData(zone) }
         var a = ZoneAnswer()
         for ref in refs {
-            let svc = services[Int(ref.service)]
+            guard let svc = service(ref.service) else { continue }
             if ref.endpoint < 0 {
                 if let target = DNSName.join(svc.relativeName, configuration.domain) {
                     a.answers.append(ResourceRecord(name: q.name, ttl: ttl, data: .ptr(target)))

@@ -14,12 +14,15 @@ public struct ClusterZone: Sendable {
     /// The SOA serial (the snapshot's resourceVersion, truncated).
     public let serial: UInt32
 
-    let services: [ServiceEntry]
-    let serviceIndex: [ServiceKey: Int32]
+    /// Services, shared with the `ZoneInputs` the zone was built from (no copy).
+    let services: [NamespacedName: ServiceRecord]
+    /// Ready endpoints of headless services.
+    let headlessEndpoints: [NamespacedName: [EndpointEntry]]
     let namespaces: Set<String>
-    /// IP → the records that name it (service or headless endpoint).
+    let serviceNamespaces: [String: Int]
+    /// IP → the record that names it (service or headless endpoint).
     let reverse: [IPAddress: PTRRef]
-    /// The rare IPs named by more than one record.
+    /// The rare IPs named by more than one record: the others, in order after `reverse`'s.
     let reverseExtra: [IPAddress: [PTRRef]]
     /// (namespace, IP) → pod name, for `verified` pod records.
     let podIPs: [PodIPKey: String]
@@ -27,21 +30,9 @@ public struct ClusterZone: Sendable {
     let nameserverIPs: [IPAddress]
     let reverseZones: [DNSName]
 
-    struct ServiceKey: Hashable, Sendable {
-        let name: String
-        let namespace: String
-    }
-
     struct PodIPKey: Hashable, Sendable {
         let namespace: String
         let ip: IPAddress
-    }
-
-    struct PortEntry: Sendable, Hashable {
-        let name: String
-        /// Lowercase protocol (`tcp`), as it appears in `_http._tcp`.
-        let proto: String
-        let port: UInt16
     }
 
     struct EndpointEntry: Sendable {
@@ -53,6 +44,7 @@ public struct ClusterZone: Sendable {
         let pod: String?
     }
 
+    /// A service as a lookup sees it.
     struct ServiceEntry: Sendable {
         enum Kind: Sendable {
             case clusterIP([IPAddress])
@@ -70,143 +62,127 @@ public struct ClusterZone: Sendable {
         var relativeName: String { "\(name).\(namespace).svc" }
     }
 
-    struct PTRRef: Sendable, Hashable {
-        let service: Int32
+    struct PTRRef: Sendable, Hashable, Comparable {
+        let service: NamespacedName
         /// Index into the service's endpoints, or -1 for the service itself.
         let endpoint: Int32
+
+        static func < (a: PTRRef, b: PTRRef) -> Bool {
+            a.service == b.service ? a.endpoint < b.endpoint : a.service < b.service
+        }
     }
 
     /// An empty zone that has not seen the store yet.
     public init(configuration: ZoneConfiguration) {
-        self.init(services: [], endpointSlices: [], pods: [], namespaces: [], isSynced: false, serial: 0,
-                  configuration: configuration)
-    }
-
-    /// The zone of a cache snapshot.
-    public init(snapshot: CacheSnapshot, configuration: ZoneConfiguration) {
-        // Only services need an order (it decides which record a shared IP's PTR names first).
-        self.init(services: snapshot.list(Service.self), endpointSlices: snapshot.unordered(EndpointSlice.self),
-                  pods: snapshot.unordered(Pod.self), namespaces: snapshot.unordered(Namespace.self),
-                  isSynced: snapshot.isSynced, serial: UInt32(truncatingIfNeeded: snapshot.resourceVersion),
-                  configuration: configuration)
+        self.init(inputs: ZoneInputs(resourceVersion: 0, isSynced: false), configuration: configuration)
     }
 
     /// The zone of plain object lists.
     public init(services: [Service], endpointSlices: [EndpointSlice], pods: [Pod], namespaces: [Namespace],
                 isSynced: Bool = true, serial: UInt32 = 1, configuration: ZoneConfiguration) {
-        self.configuration = configuration
-        self.isSynced = isSynced
-        self.serial = serial
-        self.reverseZones = configuration.reverseZones
+        self.init(inputs: ZoneInputs(services: services, endpointSlices: endpointSlices, pods: pods, namespaces: namespaces,
+                                     resourceVersion: Int64(serial), isSynced: isSynced),
+                  configuration: configuration)
+    }
 
-        var podsByName: [ServiceKey: Pod] = [:]
+    /// The zone of its inputs: O(services + slices + pods), sharing the inputs' storage.
+    public init(inputs: ZoneInputs, configuration: ZoneConfiguration) {
+        self.configuration = configuration
+        self.isSynced = inputs.isSynced
+        self.serial = UInt32(truncatingIfNeeded: inputs.resourceVersion)
+        self.reverseZones = configuration.reverseZones
+        services = inputs.services
+        namespaces = inputs.namespaces
+        serviceNamespaces = inputs.serviceNamespaces
+
         var podIPs: [PodIPKey: String] = [:]
-        for pod in pods {
-            if pod.status.phase == "Succeeded" || pod.status.phase == "Failed" { continue }
-            podsByName[ServiceKey(name: pod.name, namespace: pod.namespace)] = pod
-            if configuration.podMode == .verified {
-                let ips = (pod.status.podIPs?.map(\.ip) ?? []) + (pod.status.podIP.map { [$0] } ?? [])
-                for text in ips {
-                    if let ip = IPAddress(text) { podIPs[PodIPKey(namespace: pod.namespace, ip: ip)] = pod.name }
-                }
+        if configuration.podMode == .verified {
+            for (key, pod) in inputs.pods {
+                for ip in pod.ips { podIPs[PodIPKey(namespace: key.namespace, ip: ip)] = key.name }
             }
         }
         self.podIPs = podIPs
 
-        var slicesByService: [ServiceKey: [EndpointSlice]] = [:]
-        for slice in endpointSlices {
-            guard let svc = slice.serviceName, slice.addressType != "FQDN" else { continue }
-            slicesByService[ServiceKey(name: svc, namespace: slice.namespace), default: []].append(slice)
+        var slicesByService: [NamespacedName: [(name: String, slice: SliceRecord)]] = [:]
+        for (key, slice) in inputs.slices {
+            let service = NamespacedName(name: slice.service, namespace: key.namespace)
+            guard case .headless = inputs.services[service]?.kind else { continue }
+            slicesByService[service, default: []].append((key.name, slice))
         }
 
-        var entries: [ServiceEntry] = []
-        entries.reserveCapacity(services.count)
-        var index: [ServiceKey: Int32] = [:]
-        index.reserveCapacity(services.count)
-        var namespaceSet = Set(namespaces.map(\.name))
+        var headless: [NamespacedName: [EndpointEntry]] = [:]
         var reverse: [IPAddress: PTRRef] = [:]
-        reverse.reserveCapacity(services.count)
+        reverse.reserveCapacity(inputs.services.count)
         var reverseExtra: [IPAddress: [PTRRef]] = [:]
         func addPTR(_ ip: IPAddress, _ ref: PTRRef) {
             if reverse[ip] == nil { reverse[ip] = ref } else { reverseExtra[ip, default: []].append(ref) }
         }
-
-        for svc in services {
-            let key = ServiceKey(name: svc.name.lowercased(), namespace: svc.namespace.lowercased())
-            namespaceSet.insert(key.namespace)
-            let ports = svc.ports.map {
-                PortEntry(name: ($0.name ?? "").lowercased(), proto: ($0.protocol ?? "TCP").lowercased(),
-                          port: UInt16(clamping: $0.port))
-            }
-            let kind: ServiceEntry.Kind
-            var endpoints: [EndpointEntry] = []
-            if svc.type == .externalName {
-                guard let target = svc.spec.externalName.flatMap({ DNSName($0) }) else { continue }
-                kind = .externalName(target)
-            } else if svc.isHeadless {
-                kind = .headless
-                endpoints = ClusterZone.readyEndpoints(of: svc, slices: slicesByService[ServiceKey(name: svc.name, namespace: svc.namespace)] ?? [],
-                                                       pods: podsByName)
-            } else {
-                let ips = (svc.spec.clusterIPs ?? svc.spec.clusterIP.map { [$0] } ?? []).compactMap(IPAddress.init)
-                kind = .clusterIP(ips)
-            }
-            let n = Int32(entries.count)
-            index[key] = n
-            entries.append(ServiceEntry(name: key.name, namespace: key.namespace, kind: kind, ports: ports, endpoints: endpoints))
-            switch kind {
-            case .clusterIP(let ips):
-                for ip in ips { addPTR(ip, PTRRef(service: n, endpoint: -1)) }
-            case .headless:
-                for (i, e) in endpoints.enumerated() { addPTR(e.address, PTRRef(service: n, endpoint: Int32(i))) }
+        for (key, svc) in inputs.services {
+            switch svc.kind {
+            case .clusterIP:
+                for ip in svc.clusterIPs { addPTR(ip, PTRRef(service: key, endpoint: -1)) }
+            case .headless(let publishAll):
+                let endpoints = ClusterZone.readyEndpoints(of: key, publishAll: publishAll,
+                                                           slices: slicesByService[key] ?? [], pods: inputs.pods)
+                if !endpoints.isEmpty { headless[key] = endpoints }
+                for (i, e) in endpoints.enumerated() { addPTR(e.address, PTRRef(service: key, endpoint: Int32(i))) }
             case .externalName:
                 break
             }
         }
-        self.services = entries
-        self.serviceIndex = index
-        self.namespaces = namespaceSet
+        // Services were visited in no particular order: a shared IP names them by name.
+        for (ip, extra) in reverseExtra {
+            let all = (extra + [reverse[ip]!]).sorted()
+            reverse[ip] = all[0]
+            reverseExtra[ip] = Array(all.dropFirst())
+        }
+        self.headlessEndpoints = headless
         self.reverse = reverse
         self.reverseExtra = reverseExtra
-        if let dns = index[ServiceKey(name: "kube-dns", namespace: "kube-system")],
-           case .clusterIP(let ips) = entries[Int(dns)].kind {
-            nameserverIPs = ips
-        } else {
-            nameserverIPs = []
-        }
+        nameserverIPs = inputs.services[NamespacedName(name: "kube-dns", namespace: "kube-system")]?.clusterIPs ?? []
     }
 
     /// The endpoints a headless service answers with: ready ones (or all, with
     /// `publishNotReadyAddresses`), each address once, named by hostname or dashed IP.
-    static func readyEndpoints(of svc: Service, slices: [EndpointSlice], pods: [ServiceKey: Pod]) -> [EndpointEntry] {
+    static func readyEndpoints(of service: NamespacedName, publishAll: Bool, slices: [(name: String, slice: SliceRecord)],
+                               pods: [NamespacedName: PodRecord]) -> [EndpointEntry] {
         var out: [EndpointEntry] = []
         var seen = Set<IPAddress>()
-        let publishAll = svc.spec.publishNotReadyAddresses ?? false
-        for slice in slices.sorted(by: { $0.name < $1.name }) {
-            let ports = (slice.ports ?? []).compactMap { p -> PortEntry? in
-                guard let port = p.port, port > 0 else { return nil }
-                return PortEntry(name: (p.name ?? "").lowercased(), proto: (p.protocol ?? "TCP").lowercased(), port: UInt16(clamping: port))
-            }
-            for endpoint in slice.endpoints ?? [] where publishAll || endpoint.isReady {
-                var hostname = endpoint.hostname ?? ""
-                var podName: String?
-                if let ref = endpoint.targetRef, ref.kind == "Pod", let name = ref.name {
-                    podName = name
-                    // The EndpointSlice controller copies a pod's hostname when its subdomain
-                    // names this service; read the pod too in case the slice lacks it.
-                    if hostname.isEmpty, let pod = pods[ServiceKey(name: name, namespace: slice.namespace)],
-                       let h = pod.spec.hostname, !h.isEmpty, pod.spec.subdomain == svc.name {
-                        hostname = h
-                    }
+        for (name, slice) in slices.sorted(by: { $0.name < $1.name }) {
+            for endpoint in slice.endpoints where publishAll || endpoint.ready {
+                var hostname = endpoint.hostname
+                // The EndpointSlice controller copies a pod's hostname when its subdomain
+                // names this service; read the pod too in case the slice lacks it.
+                if hostname == nil, let podName = endpoint.pod,
+                   let pod = pods[NamespacedName(name: podName.lowercased(), namespace: service.namespace)],
+                   pod.subdomain == service.name {
+                    hostname = pod.hostname
                 }
-                for text in endpoint.addresses {
-                    guard let ip = IPAddress(text), seen.insert(ip).inserted else { continue }
-                    let label = hostname.isEmpty ? ClusterZone.dashed(ip) : hostname.lowercased()
-                    out.append(EndpointEntry(label: label, address: ip, ports: ports, slice: slice.name, pod: podName))
+                for ip in endpoint.addresses where seen.insert(ip).inserted {
+                    out.append(EndpointEntry(label: hostname ?? ClusterZone.dashed(ip), address: ip, ports: slice.ports,
+                                             slice: name, pod: endpoint.pod))
                 }
             }
         }
         return out
+    }
+
+    /// The service `name.namespace` (lowercase) as a lookup sees it.
+    func service(_ key: NamespacedName) -> ServiceEntry? {
+        guard let svc = services[key] else { return nil }
+        let kind: ServiceEntry.Kind
+        switch svc.kind {
+        case .clusterIP: kind = .clusterIP(svc.clusterIPs)
+        case .headless: kind = .headless
+        case .externalName(let target): kind = .externalName(target)
+        }
+        return ServiceEntry(name: key.name, namespace: key.namespace, kind: kind, ports: svc.ports,
+                            endpoints: headlessEndpoints[key] ?? [])
+    }
+
+    /// Whether a namespace exists: a Namespace object, or a service in it.
+    func hasNamespace(_ name: String) -> Bool {
+        namespaces.contains(name) || serviceNamespaces[name] != nil
     }
 
     /// `10-0-0-1` for 10.0.0.1 and `fd00--1` for fd00::1, as CoreDNS writes endpoint names.
