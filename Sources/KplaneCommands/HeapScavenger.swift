@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// than `threshold` bytes are free.
 struct HeapScavenger: ServiceLifecycle.Service {
     var interval: Duration = .seconds(1)
-    var threshold = 8 << 20
+    var threshold = 2 << 20
     let logger: Logger
 
     func run() async throws {
