@@ -8,14 +8,26 @@ import KubeModel
 /// a JSON tree only when asked for (components read typed values; raw objects are wanted only
 /// to write back): a tree costs about four times its text in memory.
 public struct CacheSnapshot: InformerState {
+    /// What a snapshot keeps of each object.
+    public enum Retention: Sendable {
+        /// Its JSON text and its typed value: `object(_:)` works, for components that write
+        /// objects back.
+        case objects
+        /// Only its typed value, without the `kubectl.kubernetes.io/last-applied-configuration`
+        /// annotation (a copy of the whole manifest): for components that only read, about half
+        /// the memory. `object(_:)` returns nil.
+        case typedValues
+    }
+
     struct Entry: Sendable {
-        var json: Data
+        var json: Data?
         var typed: (any Resource)?
 
         /// The JSON tree again (the text was written from a valid object, so this succeeds).
-        var object: Object? { (try? JSONValue.parse(json)).flatMap { try? Object(json: $0) } }
+        var object: Object? { json.flatMap { try? JSONValue.parse($0) }.flatMap { try? Object(json: $0) } }
     }
 
+    public let retention: Retention
     public internal(set) var resourceVersion: Int64
     /// False until the first full list has been read.
     public internal(set) var isSynced: Bool
@@ -24,8 +36,13 @@ public struct CacheSnapshot: InformerState {
     var revisions: [ResourceType: Int64] = [:]
 
     public init(resourceVersion: Int64, isSynced: Bool) {
+        self.init(resourceVersion: resourceVersion, isSynced: isSynced, retention: .objects)
+    }
+
+    public init(resourceVersion: Int64, isSynced: Bool, retention: Retention) {
         self.resourceVersion = resourceVersion
         self.isSynced = isSynced
+        self.retention = retention
         entries = [:]
     }
 
@@ -44,7 +61,19 @@ public struct CacheSnapshot: InformerState {
     }
 
     mutating func upsert(_ object: Object) {
-        entries[object.type, default: [:]][object.key] = Entry(json: object.json.jsonData(), typed: Scheme.decode(object))
+        let entry: Entry
+        switch retention {
+        case .objects:
+            entry = Entry(json: object.json.jsonData(), typed: Scheme.decode(object))
+        case .typedValues:
+            var typed = Scheme.decode(object)
+            if typed?.metadata.annotations?[APIServer.lastAppliedAnnotation] != nil {
+                typed?.metadata.annotations?[APIServer.lastAppliedAnnotation] = nil
+                if typed?.metadata.annotations?.isEmpty == true { typed?.metadata.annotations = nil }
+            }
+            entry = Entry(json: nil, typed: typed)
+        }
+        entries[object.type, default: [:]][object.key] = entry
         revisions[object.type] = resourceVersion
     }
 
@@ -83,6 +112,7 @@ public struct CacheSnapshot: InformerState {
         entries[T.resourceType]?[ObjectKey(type: T.resourceType, namespace: namespace, name: name)]?.typed as? T
     }
 
+    /// The object as stored; nil when absent or when the snapshot keeps only typed values.
     public func object(_ key: ObjectKey) -> Object? {
         entries[key.type]?[key]?.object
     }

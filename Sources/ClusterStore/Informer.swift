@@ -18,6 +18,15 @@ public protocol InformerState: Sendable {
 /// The shared informer cache of `kplane up`: whole objects of many kinds.
 public typealias ClusterCache = Informer<CacheSnapshot>
 
+extension Informer where State == CacheSnapshot {
+    /// A cache keeping `retention` of each object.
+    public convenience init(store: any Store, types: [ResourceType], logger: Logger, retention: CacheSnapshot.Retention) {
+        self.init(store: store, types: types, logger: logger) {
+            CacheSnapshot(resourceVersion: $0, isSynced: $1, retention: retention)
+        }
+    }
+}
+
 /// The informer: lists some kinds, then watches them, keeping a `State` current. Consumers
 /// either read `snapshot` or iterate `snapshots()`, which always yields the newest state and
 /// drops intermediate ones (so a burst of changes costs one render).
@@ -37,13 +46,17 @@ public final class Informer<State: InformerState>: ServiceLifecycle.Service, Sen
     public let store: any Store
     public let types: [ResourceType]
     private let logger: Logger
+    private let makeState: @Sendable (_ resourceVersion: Int64, _ isSynced: Bool) -> State
     private let state: Mutex<Shared>
 
-    public init(store: any Store, types: [ResourceType], logger: Logger) {
+    /// `makeState` makes an empty state (for a state type with settings of its own).
+    public init(store: any Store, types: [ResourceType], logger: Logger,
+                makeState: @escaping @Sendable (_ resourceVersion: Int64, _ isSynced: Bool) -> State = { State(resourceVersion: $0, isSynced: $1) }) {
         self.store = store
         self.types = types
         self.logger = logger
-        state = Mutex(Shared(snapshot: State(resourceVersion: 0, isSynced: false)))
+        self.makeState = makeState
+        state = Mutex(Shared(snapshot: makeState(0, false)))
     }
 
     /// The current view.
@@ -116,7 +129,7 @@ public final class Informer<State: InformerState>: ServiceLifecycle.Service, Sen
 
     private func listAndWatch() async throws {
         let rv = try await store.currentResourceVersion()
-        var snapshot = State(resourceVersion: rv, isSynced: true)
+        var snapshot = makeState(rv, true)
         var listedAt = rv
         for type in types {
             let list = try await store.list(type, namespace: nil)

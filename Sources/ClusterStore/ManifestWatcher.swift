@@ -49,13 +49,29 @@ public final class ManifestWatcher: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    /// File names with their contents; any edit, addition or removal changes it. (Contents,
-    /// not `Data.hashValue`: Foundation hashes only a prefix of the bytes.)
-    func fingerprint() -> [String: Data] {
-        var result: [String: Data] = [:]
+    /// What a file looks like from outside: any edit, replacement (editors write a new file and
+    /// rename it) or removal changes it. Reading the contents instead cost a copy of every
+    /// manifest four times a second (7 MB for 10,000 Ingresses with their Services).
+    struct FileStamp: Equatable {
+        var inode: UInt64
+        var size: Int64
+        var modified: timespec
+        var changed: timespec
+
+        static func == (a: FileStamp, b: FileStamp) -> Bool {
+            a.inode == b.inode && a.size == b.size && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+                && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
+        }
+    }
+
+    /// File names with their stamps.
+    func fingerprint() -> [String: FileStamp] {
+        var result: [String: FileStamp] = [:]
         for path in paths {
             for file in (try? Manifest.files(at: path, recursive: recursive)) ?? [] {
-                result[file] = FileManager.default.contents(atPath: file) ?? Data()
+                var st = stat()
+                guard stat(file, &st) == 0 else { continue }
+                result[file] = FileStamp(inode: UInt64(st.st_ino), size: Int64(st.st_size), modified: st.st_mtim, changed: st.st_ctim)
             }
         }
         return result

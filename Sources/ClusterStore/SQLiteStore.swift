@@ -15,11 +15,15 @@ public final class SQLiteStore: Store {
     static let pollInterval: Duration = .milliseconds(20)
     /// Events the watch poller reads at a time.
     static let pollPage = 256
+    /// How long after the last write the connections give back their page caches.
+    static let releaseAfter: Duration = .seconds(1)
 
     private let pool: DatabasePool
     private let api: APIServer
     private let hub: WatchHub
     private let poller = Mutex<Task<Void, Never>?>(nil)
+    /// When the last write since the caches were last released happened.
+    private let lastWrite = Mutex<ContinuousClock.Instant?>(nil)
     public let path: String
 
     /// Opens (creating if needed) `kplane.db` in `directory`. A given configuration (service
@@ -132,6 +136,7 @@ public final class SQLiteStore: Store {
                 }
                 return .commit
             }
+            self.lastWrite.withLock { $0 = .now }
             return result!
         }
     }
@@ -206,6 +211,18 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// A large write (an apply of 10,000 objects, a controller's burst of status updates)
+    /// leaves up to 64 MB of pages in the writer's cache: once writes have stopped for a while,
+    /// the connections give them back (the OS keeps the file cached anyway).
+    private func releaseMemoryWhenIdle() {
+        let idle = lastWrite.withLock { last in
+            guard let t = last, ContinuousClock.now - t > SQLiteStore.releaseAfter else { return false }
+            last = nil
+            return true
+        }
+        if idle { pool.releaseMemoryEventually() }
+    }
+
     /// One background task per store notices new events (from any process) and publishes them.
     private func startPolling() {
         poller.withLock { task in
@@ -222,6 +239,7 @@ public final class SQLiteStore: Store {
                         self.hub.publish(events)
                         await Task.yield()
                     }
+                    self.releaseMemoryWhenIdle()
                     try? await Task.sleep(for: SQLiteStore.pollInterval)
                 }
             }

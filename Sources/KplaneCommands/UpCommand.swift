@@ -106,16 +106,19 @@ struct UpCommand: AsyncParsableCommand {
 
         if !filename.isEmpty {
             let watcher = ManifestWatcher(store: db, paths: filename, recursive: recursive, logger: logger)
-            let results: [ApplyResult]
+            // Counted inside: the results hold every object applied, which must not live on.
+            let (count, changed): (Int, Int)
             do {
-                results = try await watcher.syncOnce()
+                (count, changed) = try await { () async throws -> (Int, Int) in
+                    let results = try await watcher.syncOnce()
+                    return (results.count, results.filter { $0.action != .unchanged }.count)
+                }()
             } catch let error as StoreError {
                 throw CLIError(describe(error))
             } catch let error as ManifestError {
                 throw CLIError(error.description)
             }
-            let changed = results.filter { $0.action != .unchanged }.count
-            report.append(("manifests", "watching \(filename.joined(separator: ", ")) (\(results.count) objects, \(changed) changed)"))
+            report.append(("manifests", "watching \(filename.joined(separator: ", ")) (\(count) objects, \(changed) changed)"))
             services.append(watcher)
         }
 
@@ -132,10 +135,11 @@ struct UpCommand: AsyncParsableCommand {
         for name in UpCommand.implemented where !selected.contains(name) {
             report.append((name, UpCommand.needRoot.contains(name) && getuid() != 0 ? "off: needs root" : "off (--components)"))
         }
-        // One informer cache of every kind feeds all components but DNS, which keeps only the
-        // few fields it reads of many objects in an informer of its own.
+        // One informer cache of every kind feeds the components that write objects back. DNS
+        // and the ingress only read: each follows its own kinds in an informer of its own that
+        // keeps less of each object (as they would run beside a real API server).
         let cache = ClusterCache(store: db, types: Scheme.types, logger: logger)
-        if selected.contains(where: { $0 != "dns" }) { services.insert(cache, at: 0) }
+        if selected.contains(where: { $0 != "dns" && $0 != "ingress" }) { services.insert(cache, at: 0) }
         let node = try nodeConfiguration(stateDir: stateDir)
         if selected.contains("controllers") {
             services.append(DeploymentController(cache: cache, logger: logger))
@@ -161,7 +165,9 @@ struct UpCommand: AsyncParsableCommand {
             report.append(("policy", "nftables table inet \(PolicyRuleset.defaultTable) (NetworkPolicy, hooks forward and input)"))
         }
         if selected.contains("ingress") {
-            services.append(try ingress.makeService(cache: cache, store: db, stateDir: stateDir, nodeIP: node.nodeIP, logger: logger))
+            let ingressCache = ClusterCache(store: db, types: IngressOptions.resourceTypes, logger: logger, retention: .typedValues)
+            services.append(ingressCache)
+            services.append(try ingress.makeService(cache: ingressCache, store: db, stateDir: stateDir, nodeIP: node.nodeIP, logger: logger))
             report.append(("ingress", "http \(ingress.httpListen), https \(ingress.httpsListen), class kplane"))
         }
         if selected.contains("dns") {
