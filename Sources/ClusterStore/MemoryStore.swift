@@ -82,6 +82,12 @@ public final class MemoryStore: Store {
         }
     }
 
+    public func list(_ type: ResourceType, namespace: String?, limit: Int, after: ObjectKey?) async throws -> ObjectList {
+        let all = try await list(type, namespace: namespace)
+        let items = Array(all.items.drop { after != nil && $0.key <= after! }.prefix(max(1, limit)))
+        return ObjectList(items: items, resourceVersion: all.resourceVersion, continueAfter: items.count >= limit ? items.last?.key : nil)
+    }
+
     public func apply(_ objects: [Object]) async throws -> [ApplyResult] {
         try transaction { txn in try api.apply(objects, in: txn) }
     }

@@ -182,6 +182,26 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func list(_ type: ResourceType, namespace: String?, limit: Int, after: ObjectKey?) async throws -> ObjectList {
+        try await pool.read { db in
+            let rv = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'rv'") ?? 0
+            var sql = "SELECT body FROM objects WHERE kind = ?"
+            var arguments: StatementArguments = [type.resource]
+            if let namespace {
+                sql += " AND namespace = ?"
+                _ = arguments.append(contentsOf: [namespace])
+            }
+            if let after {
+                sql += " AND (namespace, name) > (?, ?)"
+                _ = arguments.append(contentsOf: [after.namespace, after.name])
+            }
+            sql += " ORDER BY namespace, name LIMIT ?"
+            _ = arguments.append(contentsOf: [max(1, limit)])
+            let items = try String.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteTransaction.decode)
+            return ObjectList(items: items, resourceVersion: rv, continueAfter: items.count >= limit ? items.last?.key : nil)
+        }
+    }
+
     public func currentResourceVersion() async throws -> Int64 {
         try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'rv'") ?? 0 }
     }
@@ -255,7 +275,7 @@ final class SQLiteTransaction: StorageTransaction {
 
     init(_ db: Database) { self.db = db }
 
-    private static func decode(_ body: String) throws -> Object {
+    static func decode(_ body: String) throws -> Object {
         try Object(json: JSONValue.parse(Data(body.utf8)))
     }
 

@@ -14,6 +14,10 @@ public protocol Store: Sendable {
     func delete(_ key: ObjectKey) async throws -> Object?
     func get(_ key: ObjectKey) async throws -> Object?
     func list(_ type: ResourceType, namespace: String?) async throws -> ObjectList
+    /// One page of `list`: at most `limit` objects after `after`, in namespace/name order (the
+    /// API server's `limit` and `continue`). Pages are read at different times: a reader that
+    /// watches from a resourceVersion taken before the first page sees every change it missed.
+    func list(_ type: ResourceType, namespace: String?, limit: Int, after: ObjectKey?) async throws -> ObjectList
     /// kubectl-apply semantics for every object, in one transaction: all or nothing.
     func apply(_ objects: [Object]) async throws -> [ApplyResult]
     /// Deletes several objects in one transaction (missing ones are skipped).
@@ -33,10 +37,13 @@ public protocol Store: Sendable {
 public struct ObjectList: Sendable {
     public var items: [Object]
     public var resourceVersion: Int64
+    /// Where the next page starts (its `after`), when this is a full page of a paged list.
+    public var continueAfter: ObjectKey?
 
-    public init(items: [Object], resourceVersion: Int64) {
+    public init(items: [Object], resourceVersion: Int64, continueAfter: ObjectKey? = nil) {
         self.items = items
         self.resourceVersion = resourceVersion
+        self.continueAfter = continueAfter
     }
 }
 

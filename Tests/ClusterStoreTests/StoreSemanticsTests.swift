@@ -52,6 +52,31 @@ func expectStoreError(_ reason: StoreError.Reason, _ message: String? = nil, _ b
 }
 
 @Suite struct StoreSemanticsTests {
+    @Test(arguments: Backend.allCases, [1, 2, 3, 100])
+    func pagedListsAddUpToTheWholeList(backend: Backend, limit: Int) async throws {
+        let store = try backend.make()
+        for ns in ["a", "b"] {
+            _ = try await store.create(try object("apiVersion: v1\nkind: Namespace\nmetadata: {name: \(ns)}"))
+            for name in ["x", "y", "z"] { _ = try await store.create(try service(name, namespace: ns)) }
+        }
+        for namespace in [nil, "b"] {
+            let whole = try await store.list(Service.resourceType, namespace: namespace).items.map(\.key)
+            var paged: [ObjectKey] = []
+            var after: ObjectKey?
+            var pages = 0
+            repeat {
+                let page = try await store.list(Service.resourceType, namespace: namespace, limit: limit, after: after)
+                #expect(page.items.count <= limit)
+                paged += page.items.map(\.key)
+                after = page.continueAfter
+                pages += 1
+            } while after != nil && pages < 100
+            #expect(paged == whole)
+            // A full last page says "maybe more"; the next one is then empty.
+            #expect(pages == whole.count / limit + 1)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func bootstrapObjects(backend: Backend) async throws {
         let store = try backend.make()
