@@ -43,11 +43,11 @@ public final class SQLiteStore: Store {
             // A large apply is one transaction: keep its pages in memory instead of spilling
             // (the default 2 MB cache made 10,000 objects superlinear). WAL makes NORMAL safe
             // against crashes of the process; only an OS crash can lose the last commits.
-            // Readers (lists, the watch poll) read each page about once: 256 KB keeps the index
+            // Readers (lists, the watch poll) read each page about once: 64 KB keeps the index
             // pages, and a long-running process (DNS alone keeps 250 bytes per Service) does not
             // hold megabytes of pages it read once per reader connection.
             if db.configuration.readonly {
-                try db.execute(sql: "PRAGMA cache_size = -256")
+                try db.execute(sql: "PRAGMA cache_size = -64")
                 return
             }
             try db.execute(sql: "PRAGMA cache_size = -65536; PRAGMA synchronous = NORMAL")

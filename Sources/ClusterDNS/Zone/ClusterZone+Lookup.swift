@@ -297,7 +297,7 @@ extension ClusterZone {
         guard labels.count == full, let ip = ClusterZone.address(fromReverse: labels.dropLast(2), v4: isV4) else {
             return nxDomain(zone)
         }
-        let refs = (reverse[ip].map { [$0] } ?? []) + (reverseExtra[ip] ?? [])
+        let refs = reverseRecords(ip).map(\.ref)
         guard !refs.isEmpty else { return nxDomain(zone) }
         guard q.type == .ptr || q.type == .any else { return noData(zone) }
         var a = ZoneAnswer()

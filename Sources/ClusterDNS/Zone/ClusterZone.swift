@@ -20,10 +20,10 @@ public struct ClusterZone: Sendable {
     let headlessEndpoints: [NamespacedName: [EndpointEntry]]
     let namespaces: Set<String>
     let serviceNamespaces: [String: Int]
-    /// IP → the record that names it (service or headless endpoint).
-    let reverse: [IPAddress: PTRRef]
-    /// The rare IPs named by more than one record: the others, in order after `reverse`'s.
-    let reverseExtra: [IPAddress: [PTRRef]]
+    /// Every IP with a record that names it (service or headless endpoint), sorted by IP and
+    /// record: a PTR lookup is a binary search. 56 bytes per record, where a dictionary cost
+    /// two to four times as much at its power-of-two sizes.
+    let reverse: [PTREntry]
     /// (namespace, IP) → pod name, for `verified` pod records.
     let podIPs: [PodIPKey: String]
     /// Addresses of the `kube-system/kube-dns` Service: the zone's NS glue.
@@ -60,6 +60,13 @@ public struct ClusterZone: Sendable {
 
         /// `name.namespace.svc`, lowercase, relative to the zone.
         var relativeName: String { "\(name).\(namespace).svc" }
+    }
+
+    struct PTREntry: Sendable, Comparable {
+        let ip: IPAddress
+        let ref: PTRRef
+
+        static func < (a: PTREntry, b: PTREntry) -> Bool { a.ip == b.ip ? a.ref < b.ref : a.ip < b.ip }
     }
 
     struct PTRRef: Sendable, Hashable, Comparable {
@@ -111,34 +118,25 @@ public struct ClusterZone: Sendable {
         }
 
         var headless: [NamespacedName: [EndpointEntry]] = [:]
-        var reverse: [IPAddress: PTRRef] = [:]
+        var reverse: [PTREntry] = []
         reverse.reserveCapacity(inputs.services.count)
-        var reverseExtra: [IPAddress: [PTRRef]] = [:]
-        func addPTR(_ ip: IPAddress, _ ref: PTRRef) {
-            if reverse[ip] == nil { reverse[ip] = ref } else { reverseExtra[ip, default: []].append(ref) }
-        }
         for (key, svc) in inputs.services {
             switch svc.kind {
-            case .clusterIP:
-                for ip in svc.clusterIPs { addPTR(ip, PTRRef(service: key, endpoint: -1)) }
+            case .clusterIPv4, .clusterIPs:
+                for ip in svc.clusterIPs { reverse.append(PTREntry(ip: ip, ref: PTRRef(service: key, endpoint: -1))) }
             case .headless(let publishAll):
                 let endpoints = ClusterZone.readyEndpoints(of: key, publishAll: publishAll,
                                                            slices: slicesByService[key] ?? [], pods: inputs.pods)
                 if !endpoints.isEmpty { headless[key] = endpoints }
-                for (i, e) in endpoints.enumerated() { addPTR(e.address, PTRRef(service: key, endpoint: Int32(i))) }
+                for (i, e) in endpoints.enumerated() { reverse.append(PTREntry(ip: e.address, ref: PTRRef(service: key, endpoint: Int32(i)))) }
             case .externalName:
                 break
             }
         }
         // Services were visited in no particular order: a shared IP names them by name.
-        for (ip, extra) in reverseExtra {
-            let all = (extra + [reverse[ip]!]).sorted()
-            reverse[ip] = all[0]
-            reverseExtra[ip] = Array(all.dropFirst())
-        }
+        reverse.sort()
         self.headlessEndpoints = headless
         self.reverse = reverse
-        self.reverseExtra = reverseExtra
         nameserverIPs = inputs.services[NamespacedName(name: "kube-dns", namespace: "kube-system")]?.clusterIPs ?? []
     }
 
@@ -172,12 +170,24 @@ public struct ClusterZone: Sendable {
         guard let svc = services[key] else { return nil }
         let kind: ServiceEntry.Kind
         switch svc.kind {
-        case .clusterIP: kind = .clusterIP(svc.clusterIPs)
+        case .clusterIPv4, .clusterIPs: kind = .clusterIP(svc.clusterIPs)
         case .headless: kind = .headless
         case .externalName(let target): kind = .externalName(target)
         }
         return ServiceEntry(name: key.name, namespace: key.namespace, kind: kind, ports: svc.ports,
                             endpoints: headlessEndpoints[key] ?? [])
+    }
+
+    /// The records naming `ip`, in order.
+    func reverseRecords(_ ip: IPAddress) -> ArraySlice<PTREntry> {
+        var low = 0, high = reverse.count
+        while low < high {
+            let mid = (low + high) / 2
+            if reverse[mid].ip < ip { low = mid + 1 } else { high = mid }
+        }
+        var end = low
+        while end < reverse.count && reverse[end].ip == ip { end += 1 }
+        return reverse[low..<end]
     }
 
     /// Whether a namespace exists: a Namespace object, or a service in it.

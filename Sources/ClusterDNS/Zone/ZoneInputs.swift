@@ -122,8 +122,10 @@ struct PortEntry: Sendable, Hashable {
 /// What DNS reads of a Service.
 struct ServiceRecord: Sendable {
     enum Kind: Sendable {
-        /// One address per family at most (Kubernetes allows no more): kept inline.
-        case clusterIP(IPAddress?, IPAddress?)
+        /// The usual single IPv4 cluster IP, inline.
+        case clusterIPv4(UInt32)
+        /// Dual-stack, IPv6, or none yet.
+        case clusterIPs([IPAddress])
         /// Answers with its ready endpoints (all of them with `publishNotReadyAddresses`).
         case headless(publishNotReadyAddresses: Bool)
         case externalName(DNSName)
@@ -132,8 +134,11 @@ struct ServiceRecord: Sendable {
     var ports: [PortEntry]
 
     var clusterIPs: [IPAddress] {
-        guard case .clusterIP(let first, let second) = kind else { return [] }
-        return [first, second].compactMap { $0 }
+        switch kind {
+        case .clusterIPv4(let v4): return [.v4(v4)]
+        case .clusterIPs(let ips): return ips
+        case .headless, .externalName: return []
+        }
     }
 
     /// Nil for an ExternalName service whose name is not a valid DNS name (it has no records).
@@ -144,8 +149,8 @@ struct ServiceRecord: Sendable {
         } else if svc.isHeadless {
             kind = .headless(publishNotReadyAddresses: svc.spec.publishNotReadyAddresses ?? false)
         } else {
-            let ips = (svc.spec.clusterIPs ?? svc.spec.clusterIP.map { [$0] } ?? []).lazy.compactMap(IPAddress.init)
-            kind = .clusterIP(ips.first, ips.dropFirst().first)
+            let ips = (svc.spec.clusterIPs ?? svc.spec.clusterIP.map { [$0] } ?? []).compactMap(IPAddress.init)
+            if ips.count == 1, case .v4(let v4) = ips[0] { kind = .clusterIPv4(v4) } else { kind = .clusterIPs(ips) }
         }
         ports = svc.ports.map { PortEntry(name: $0.name, protocol: $0.protocol, port: $0.port) }
     }
