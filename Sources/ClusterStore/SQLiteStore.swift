@@ -44,7 +44,7 @@ public final class SQLiteStore: Store {
             // (the default 2 MB cache made 10,000 objects superlinear). WAL makes NORMAL safe
             // against crashes of the process; only an OS crash can lose the last commits.
             // Readers (lists, the watch poll) read each page about once: 64 KB keeps the index
-            // pages, and a long-running process (DNS alone keeps 250 bytes per Service) does not
+            // pages, and a long-running process (DNS alone keeps about 150 bytes per Service) does not
             // hold megabytes of pages it read once per reader connection.
             if db.configuration.readonly {
                 try db.execute(sql: "PRAGMA cache_size = -64")
