@@ -4,10 +4,12 @@ import Glibc
 
 /// The memory of this process as its allocator sees it.
 public enum HostMemory {
-    /// The heap as glibc's `malloc_info` reports it; nil where it cannot be read.
-    /// Process-wide: measure with nothing else running. Swift's Glibc module has no `malloc.h`,
-    /// hence `dlsym`.
-    public static func heap() -> (inUse: Int, free: Int)? {
+    /// Heap bytes handed out and not given back, from glibc's `malloc_info` report (memory taken
+    /// from the system plus mmapped chunks, minus free chunks); nil where it cannot be read.
+    /// Process-wide: measure with nothing else running. Slow on a fragmented heap (it walks
+    /// every free chunk with the arenas locked): for tests, not for a server. Swift's Glibc
+    /// module has no `malloc.h`, hence `dlsym`.
+    public static func heapInUse() -> Int? {
         guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_info") else { return nil }
         let mallocInfo = unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32).self)
         var buffer: UnsafeMutablePointer<CChar>?
@@ -25,12 +27,8 @@ public enum HostMemory {
             if line.contains("<total type=\"mmap\"") { mmapped = attribute(line, "size") }
             if line.contains("<total type=\"fast\"") || line.contains("<total type=\"rest\"") { unused += attribute(line, "size") }
         }
-        return (current + mmapped - unused, unused)
+        return current + mmapped - unused
     }
-
-    /// Heap bytes handed out and not given back (memory taken from the system plus mmapped
-    /// chunks, minus free chunks).
-    public static func heapInUse() -> Int? { heap()?.inUse }
 
     /// Gives the heap's free pages back to the system (`malloc_trim(0)`): glibc keeps memory
     /// freed in the middle of its arenas until asked.

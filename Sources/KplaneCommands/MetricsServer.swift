@@ -79,17 +79,13 @@ private final class MetricsHandler: ChannelInboundHandler, Sendable {
     }
 }
 
-/// The process's memory, read at each scrape: `process_resident_memory_bytes` (the Prometheus
-/// client libraries' name) and `kplane_heap_inuse_bytes`, the allocator's bytes in use (Go's
-/// `go_memstats_heap_inuse_bytes` plays that part for CoreDNS). The gap between the two is
-/// memory the allocator keeps after a burst.
+/// The process's resident memory, read at each scrape: `process_resident_memory_bytes`, the
+/// Prometheus client libraries' name. (glibc's count of heap bytes in use is not exported: it
+/// walks every free chunk with the allocator locked.)
 enum ProcessMemoryGauges {
     static func update(_ registry: PrometheusCollectorRegistry) {
         if let rss = HostMemory.resident() {
             registry.makeGauge(name: "process_resident_memory_bytes").set(Double(rss))
-        }
-        if let heap = HostMemory.heapInUse() {
-            registry.makeGauge(name: "kplane_heap_inuse_bytes").set(Double(heap))
         }
     }
 }

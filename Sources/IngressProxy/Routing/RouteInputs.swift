@@ -82,10 +82,13 @@ public struct IngressClassSettings: Sendable, Hashable {
 import ClusterStore
 
 extension RouteInputs {
-    /// The kinds the controller follows, read from an informer snapshot.
+    /// The kinds the controller follows, read from an informer snapshot, in no particular
+    /// order: the table is built in an order of its own (sorting 30,000 objects by key cost a
+    /// tenth of a 10,000-rule rebuild).
     public init(snapshot: CacheSnapshot) {
         self.init(
-            ingresses: snapshot.list(Ingress.self), classes: snapshot.list(IngressClass.self), services: snapshot.list(Service.self),
-            endpointSlices: snapshot.list(EndpointSlice.self), endpoints: snapshot.list(Endpoints.self), secrets: snapshot.list(Secret.self))
+            ingresses: snapshot.unordered(Ingress.self), classes: snapshot.unordered(IngressClass.self),
+            services: snapshot.unordered(Service.self), endpointSlices: snapshot.unordered(EndpointSlice.self),
+            endpoints: snapshot.unordered(Endpoints.self), secrets: snapshot.unordered(Secret.self))
     }
 }

@@ -16,12 +16,13 @@ extension RouteTable {
     /// one is reported in `problems`.
     public static func build(_ inputs: RouteInputs, settings: IngressClassSettings = IngressClassSettings()) -> RouteTable {
         var problems: [RouteProblem] = []
-        let ingresses = inputs.ingresses
-            .filter { settings.handles($0, classes: inputs.classes) && $0.metadata.deletionTimestamp == nil }
-            .sorted { a, b in
-                let ta = a.metadata.creationTimestamp ?? "~", tb = b.metadata.creationTimestamp ?? "~"
-                return ta != tb ? ta < tb : (a.namespace, a.name) < (b.namespace, b.name)
-            }
+        let candidates = inputs.ingresses.filter { settings.handles($0, classes: inputs.classes) && $0.metadata.deletionTimestamp == nil }
+        // Sorted by key, then taken in that order: sorting the Ingresses themselves moved whole
+        // structures around (a tenth of a 10,000-rule build).
+        let order = candidates.indices.map { i in
+            (time: candidates[i].metadata.creationTimestamp ?? "~", namespace: candidates[i].namespace, name: candidates[i].name, index: i)
+        }.sorted { a, b in a.time != b.time ? a.time < b.time : (a.namespace, a.name) < (b.namespace, b.name) }
+        let ingresses = order.map { candidates[$0.index] }
         let resolver = EndpointResolver(inputs)
         let tlsHosts = assignTLS(ingresses, problems: &problems)
 

@@ -147,7 +147,7 @@ public final class IngressService: ServiceLifecycle.Service, Sendable {
         guard let store, let address = configuration.statusAddress, !address.isEmpty else { return }
         let entry = IPAddress(address) != nil ? LoadBalancerStatus.Ingress(ip: address) : LoadBalancerStatus.Ingress(hostname: address)
         let handled = Set(table.handled)
-        for var ingress in snapshot.list(Ingress.self) {
+        for var ingress in snapshot.unordered(Ingress.self) {
             let ref = IngressRef(namespace: ingress.namespace, name: ingress.name)
             let current = ingress.status.loadBalancer.ingress ?? []
             let desired: [LoadBalancerStatus.Ingress]
