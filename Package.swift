@@ -56,6 +56,7 @@ let package = Package(
             name: "ClusterStore",
             dependencies: [
                 "KubeModel",
+                "HostSystem",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

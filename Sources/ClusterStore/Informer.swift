@@ -1,3 +1,4 @@
+import HostSystem
 import Logging
 import KubeModel
 import ServiceLifecycle
@@ -37,6 +38,8 @@ public final class Informer<State: InformerState>: ServiceLifecycle.Service, Sen
         var working: State?
         var subscribers: [Int: AsyncStream<State>.Continuation] = [:]
         var nextID = 0
+        /// Events taken since the last trim request.
+        var eventsSinceTrim = 0
     }
 
     /// Publishing shares the snapshot's storage, so the next change copies it: publishing at
@@ -44,6 +47,9 @@ public final class Informer<State: InformerState>: ServiceLifecycle.Service, Sen
     static var publishInterval: Duration { .milliseconds(5) }
     /// Objects read per page of the initial list (client-go's default).
     static var listPage: Int { 500 }
+    /// Events after which the heap is worth trimming once things calm down: the events, the
+    /// replaced objects and the renders they caused are garbage by then.
+    static var burst: Int { 256 }
 
     public let store: any Store
     public let types: [ResourceType]
@@ -101,6 +107,10 @@ public final class Informer<State: InformerState>: ServiceLifecycle.Service, Sen
             state.snapshot = working
             state.working = nil
             for c in state.subscribers.values { c.yield(working) }
+            if state.eventsSinceTrim >= Self.burst {
+                state.eventsSinceTrim = 0
+                HostMemory.requestTrim()
+            }
         }
     }
 
@@ -146,6 +156,7 @@ public final class Informer<State: InformerState>: ServiceLifecycle.Service, Sen
             } while after != nil
         }
         publish(snapshot)
+        HostMemory.requestTrim()
         logger.debug("cache.synced", metadata: ["rv": "\(rv)", "listed": "\(listedAt)"])
         let flusher = Task {
             while !Task.isCancelled {
@@ -160,6 +171,7 @@ public final class Informer<State: InformerState>: ServiceLifecycle.Service, Sen
                 state.working = nil
                 working.apply(event)
                 state.working = working
+                state.eventsSinceTrim += 1
             }
         }
     }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Foundation
 import Glibc
+import Synchronization
 
 /// The memory of this process as its allocator sees it.
 public enum HostMemory {
@@ -35,6 +36,31 @@ public enum HostMemory {
     public static func releaseFreeHeap() {
         guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_trim") else { return }
         _ = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)(0)
+    }
+
+    /// When, in nanoseconds of the monotonic clock, a burst last asked for a trim; 0 for none.
+    private static let trimRequestedAt = Atomic<Int64>(0)
+
+    /// Says that a burst of work (an informer taking 10,000 objects) is about to free a lot of
+    /// memory: a scavenger trims once the process has been left alone for a while after it.
+    /// Freed memory does not lower the resident set, so watching that alone misses it.
+    public static func requestTrim() {
+        trimRequestedAt.store(monotonicNanoseconds(), ordering: .relaxed)
+    }
+
+    /// Takes a trim request made at least `quiet` ago (the burst's work has had time to end),
+    /// if there is one.
+    public static func takeTrimRequest(quiet: Duration) -> Bool {
+        let at = trimRequestedAt.load(ordering: .relaxed)
+        let q = quiet.components
+        guard at != 0, monotonicNanoseconds() - at >= q.seconds * 1_000_000_000 + q.attoseconds / 1_000_000_000 else { return false }
+        return trimRequestedAt.compareExchange(expected: at, desired: 0, ordering: .relaxed).exchanged
+    }
+
+    private static func monotonicNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     /// Resident set size of this process (`/proc/self/statm`), in bytes; nil where it cannot be read.

@@ -175,7 +175,8 @@ t0=$(date +%s.%N)
 t_applied=$(date +%s.%N)
 wait_answer "$KPORT" "svc-$((SERVICES - 1)).bench.svc.cluster.local" NOERROR 120
 t_ready=$(date +%s.%N)
-sleep 1
+# Steady state: kplane gives the burst's garbage back a second or two after it (HeapScavenger).
+sleep 3
 rss_full=$(rss_kb "$KP")
 
 echo
