@@ -144,7 +144,7 @@ extension ClusterZone {
                 let exists: Bool
                 switch svc.kind {
                 case .headless: exists = svc.endpoints.contains { $0.ports.contains { $0.proto == proto } }
-                case .clusterIP: exists = svc.ports.contains { $0.proto == proto && !$0.name.isEmpty }
+                case .clusterIPv4, .clusterIPs: exists = svc.ports.contains { $0.proto == proto && !$0.name.isEmpty }
                 case .externalName: exists = false
                 }
                 return exists ? noData(zone, sourceOf(svc)) : nxDomain(zone)
@@ -191,7 +191,8 @@ extension ClusterZone {
         switch svc.kind {
         case .externalName(let external):
             return externalNameAnswer(q, zone, svc, external, depth: depth)
-        case .clusterIP(let ips):
+        case .clusterIPv4, .clusterIPs:
+            let ips = svc.record.clusterIPs
             let ports = svc.ports.filter(portMatches)
             if portName != nil && ports.isEmpty { return nxDomain(zone) }
             if q.type != .srv { return portName == nil ? addressAnswer(q, zone, ips, sourceOf(svc)) : noData(zone, sourceOf(svc)) }

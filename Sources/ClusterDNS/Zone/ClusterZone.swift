@@ -46,17 +46,14 @@ public struct ClusterZone: Sendable {
 
     /// A service as a lookup sees it.
     struct ServiceEntry: Sendable {
-        enum Kind: Sendable {
-            case clusterIP([IPAddress])
-            case headless
-            case externalName(DNSName)
-        }
         let name: String
         let namespace: String
-        let kind: Kind
-        let ports: [PortEntry]
+        let record: ServiceRecord
         /// Ready endpoints (all of them with `publishNotReadyAddresses`), headless only.
         let endpoints: [EndpointEntry]
+
+        var kind: ServiceRecord.Kind { record.kind }
+        var ports: [PortEntry] { record.ports }
 
         /// `name.namespace.svc`, lowercase, relative to the zone.
         var relativeName: String { "\(name).\(namespace).svc" }
@@ -168,14 +165,7 @@ public struct ClusterZone: Sendable {
     /// The service `name.namespace` (lowercase) as a lookup sees it.
     func service(_ key: NamespacedName) -> ServiceEntry? {
         guard let svc = services[key] else { return nil }
-        let kind: ServiceEntry.Kind
-        switch svc.kind {
-        case .clusterIPv4, .clusterIPs: kind = .clusterIP(svc.clusterIPs)
-        case .headless: kind = .headless
-        case .externalName(let target): kind = .externalName(target)
-        }
-        return ServiceEntry(name: key.name, namespace: key.namespace, kind: kind, ports: svc.ports,
-                            endpoints: headlessEndpoints[key] ?? [])
+        return ServiceEntry(name: key.name, namespace: key.namespace, record: svc, endpoints: headlessEndpoints[key] ?? [])
     }
 
     /// The records naming `ip`, in order.

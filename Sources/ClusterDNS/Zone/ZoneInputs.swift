@@ -32,10 +32,10 @@ public struct ZoneInputs: InformerState {
     public init(services: [Service], endpointSlices: [EndpointSlice], pods: [Pod], namespaces: [Namespace],
                 resourceVersion: Int64 = 1, isSynced: Bool = true) {
         self.init(resourceVersion: resourceVersion, isSynced: isSynced)
-        for s in services { set(s) }
-        for s in endpointSlices { set(s) }
-        for p in pods { set(p) }
-        for n in namespaces { self.namespaces.insert(n.name.lowercased()) }
+        for s in services { add(s) }
+        for s in endpointSlices { add(s) }
+        for p in pods { add(p) }
+        for n in namespaces { add(n) }
     }
 
     /// The inputs of raw objects; kinds DNS does not read are ignored.
@@ -51,13 +51,23 @@ public struct ZoneInputs: InformerState {
 
     public mutating func apply(_ event: WatchEvent) {
         resourceVersion = event.resourceVersion
-        let object = event.object
-        let key = NamespacedName(name: object.name.lowercased(), namespace: object.namespace.lowercased())
         // A decode failure cannot happen for stored objects; treat it like a deletion.
-        let typed = event.kind == .deleted ? nil : Scheme.decode(object)
-        switch object.type {
+        let typed = event.kind == .deleted ? nil : Scheme.decode(event.object)
+        set(event.object.type, NamespacedName(lowercasing: event.object.name, namespace: event.object.namespace), to: typed)
+    }
+
+    private mutating func add<T: Resource>(_ object: T) {
+        set(T.resourceType, NamespacedName(lowercasing: object.name, namespace: object.namespace), to: object)
+    }
+
+    /// Records what DNS reads of the object at `key`, or forgets it (nil).
+    private mutating func set(_ type: ResourceType, _ key: NamespacedName, to typed: (any Resource)?) {
+        switch type {
         case Service.resourceType:
-            if let s = typed as? Service { set(s) } else { removeService(key) }
+            guard var record = (typed as? Service).flatMap(ServiceRecord.init) else { return removeService(key) }
+            if portLists.count > 2 * services.count + 64 { portLists = Set(services.values.map(\.ports)) }
+            record.ports = portLists.insert(record.ports).memberAfterInsert
+            if services.updateValue(record, forKey: key) == nil { serviceNamespaces[key.namespace, default: 0] += 1 }
         case EndpointSlice.resourceType:
             slices[key] = (typed as? EndpointSlice).flatMap(SliceRecord.init)
         case Pod.resourceType:
@@ -67,22 +77,6 @@ public struct ZoneInputs: InformerState {
         default:
             break
         }
-    }
-
-    private mutating func set(_ service: Service) {
-        let key = NamespacedName(name: service.name.lowercased(), namespace: service.namespace.lowercased())
-        guard var record = ServiceRecord(service) else { return removeService(key) }
-        if portLists.count > 2 * services.count + 64 { portLists = Set(services.values.map(\.ports)) }
-        record.ports = portLists.insert(record.ports).memberAfterInsert
-        if services.updateValue(record, forKey: key) == nil { serviceNamespaces[key.namespace, default: 0] += 1 }
-    }
-
-    private mutating func set(_ slice: EndpointSlice) {
-        slices[NamespacedName(name: slice.name.lowercased(), namespace: slice.namespace.lowercased())] = SliceRecord(slice)
-    }
-
-    private mutating func set(_ pod: Pod) {
-        pods[NamespacedName(name: pod.name.lowercased(), namespace: pod.namespace.lowercased())] = PodRecord(pod)
     }
 
     private mutating func removeService(_ key: NamespacedName) {
@@ -99,6 +93,16 @@ public struct ZoneInputs: InformerState {
 struct NamespacedName: Hashable, Sendable, Comparable {
     let name: String
     let namespace: String
+
+    init(name: String, namespace: String) {
+        self.name = name
+        self.namespace = namespace
+    }
+
+    /// The key of an object as Kubernetes spells it (names are lowercase, but not by force).
+    init(lowercasing name: String, namespace: String) {
+        self.init(name: name.lowercased(), namespace: namespace.lowercased())
+    }
 
     static func < (a: NamespacedName, b: NamespacedName) -> Bool {
         (a.namespace, a.name) < (b.namespace, b.name)
