@@ -40,6 +40,12 @@ public final class Informer<State: InformerState>: ServiceLifecycle.Service, Sen
         var nextID = 0
         /// Events taken since the last trim request.
         var eventsSinceTrim = 0
+
+        mutating func publish(_ newest: State) {
+            snapshot = newest
+            working = nil
+            for c in subscribers.values { c.yield(newest) }
+        }
     }
 
     /// Publishing shares the snapshot's storage, so the next change copies it: publishing at
@@ -93,20 +99,14 @@ public final class Informer<State: InformerState>: ServiceLifecycle.Service, Sen
     }
 
     private func publish(_ snapshot: State) {
-        state.withLock { state in
-            state.snapshot = snapshot
-            state.working = nil
-            for c in state.subscribers.values { c.yield(snapshot) }
-        }
+        state.withLock { $0.publish(snapshot) }
     }
 
     /// Publishes pending changes, if any.
     private func flush() {
         state.withLock { state in
             guard let working = state.working else { return }
-            state.snapshot = working
-            state.working = nil
-            for c in state.subscribers.values { c.yield(working) }
+            state.publish(working)
             if state.eventsSinceTrim >= Self.burst {
                 state.eventsSinceTrim = 0
                 HostMemory.requestTrim()

@@ -175,11 +175,7 @@ public final class SQLiteStore: Store {
     }
 
     public func list(_ type: ResourceType, namespace: String?) async throws -> ObjectList {
-        try await pool.read { db in
-            let txn = SQLiteTransaction(db)
-            let rv = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'rv'") ?? 0
-            return ObjectList(items: try txn.list(type, namespace: namespace), resourceVersion: rv)
-        }
+        try await list(type, namespace: namespace, limit: .max, after: nil)
     }
 
     public func list(_ type: ResourceType, namespace: String?, limit: Int, after: ObjectKey?) async throws -> ObjectList {
