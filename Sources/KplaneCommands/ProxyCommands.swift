@@ -158,11 +158,16 @@ struct ProxyBenchCommand: AsyncParsableCommand {
         var (services, slices) = Self.cluster(0..<n, endpoints: endpoints)
         var model = IncrementalModel(node: Self.node)
         var rules = IncrementalRuleset(node: Self.node)
-        var t = clock.now
-        rules.apply(model.update(services: services, slices: slices))
-        let full = rules.transaction(replacing: true) ?? ""
-        rules.commit()
-        print(String(format: "render_full_ms %.1f", Self.ms(clock.now - t)))
+        /// One sync as the proxy runs it: render what changed, write its transaction.
+        func sync(replacing: Bool = false) -> (ms: Double, transaction: String) {
+            let t = clock.now
+            rules.apply(model.update(services: services, slices: slices))
+            let transaction = rules.transaction(replacing: replacing) ?? ""
+            rules.commit()
+            return (Self.ms(clock.now - t), transaction)
+        }
+        let (fullMs, full) = sync(replacing: true)
+        print(String(format: "render_full_ms %.1f", fullMs))
         print("rules \(rules.ruleset.ruleCount) elements \(rules.ruleset.elementCount) chains \(rules.ruleset.chains.count) full_bytes \(full.utf8.count)")
 
         var addSamples: [Double] = [], addTx = ""
@@ -170,27 +175,23 @@ struct ProxyBenchCommand: AsyncParsableCommand {
             let (s, sl) = Self.cluster(i..<(i + 1), endpoints: endpoints)
             services += s
             slices += sl
-            t = clock.now
-            rules.apply(model.update(services: services, slices: slices))
-            addTx = rules.transaction(replacing: false) ?? ""
-            rules.commit()
-            addSamples.append(Self.ms(clock.now - t))
+            let (ms, tx) = sync()
+            addSamples.append(ms)
+            addTx = tx
         }
         print(Self.summary("render_add_one", addSamples))
         var changeSamples: [Double] = [], changeTx = ""
         for v in 1...changes {
             let i = (v * 7919) % n
             slices[i] = Self.slice(i, endpoints: endpoints, version: v)
-            t = clock.now
-            rules.apply(model.update(services: services, slices: slices))
-            changeTx = rules.transaction(replacing: false) ?? ""
-            rules.commit()
-            changeSamples.append(Self.ms(clock.now - t))
+            let (ms, tx) = sync()
+            changeSamples.append(ms)
+            changeTx = tx
         }
         print(Self.summary("render_change_endpoint", changeSamples))
 
         // The previous design, for comparison: re-render everything and diff whole rulesets.
-        t = clock.now
+        var t = clock.now
         let before = ProxyModel.build(services: services, slices: slices, node: Self.node)
         let beforeRules = RulesetBuilder.build(before)
         let mid = Self.ms(clock.now - t)
