@@ -88,18 +88,7 @@ public enum EndpointSliceSync {
 }
 
 /// `namespace/name` of a Service.
-public struct ServiceKey: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var namespace: String
-    public var name: String
-
-    public init(namespace: String, name: String) {
-        self.namespace = namespace
-        self.name = name
-    }
-
-    public static func < (a: ServiceKey, b: ServiceKey) -> Bool { (a.namespace, a.name) < (b.namespace, b.name) }
-    public var description: String { "\(namespace)/\(name)" }
-}
+public typealias ServiceKey = NamespacedName
 
 extension SliceReconciler.Plan {
     mutating func merge(_ other: SliceReconciler.Plan) {

@@ -101,20 +101,7 @@ extension ProxyModel {
 }
 
 /// A Service's namespace and name, ordered as the first-wins rule between Services needs.
-public struct ServiceID: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var namespace: String
-    public var name: String
-
-    public init(namespace: String, name: String) {
-        self.namespace = namespace
-        self.name = name
-    }
-
-    init(_ service: Service) { self.init(namespace: service.namespace, name: service.name) }
-
-    public static func < (a: ServiceID, b: ServiceID) -> Bool { (a.namespace, a.name) < (b.namespace, b.name) }
-    public var description: String { "\(namespace)/\(name)" }
-}
+public typealias ServiceID = NamespacedName
 
 /// One endpoint of one Service port, as the proxy reads it from the slices.
 struct EndpointView: Hashable {

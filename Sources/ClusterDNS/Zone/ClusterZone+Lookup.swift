@@ -165,7 +165,7 @@ extension ClusterZone {
     }
 
     private func service(_ name: String, _ namespace: String) -> ServiceEntry? {
-        service(NamespacedName(name: name, namespace: namespace))
+        service(NamespacedName(namespace: namespace, name: name))
     }
 
     private func sourceOf(_ svc: ServiceEntry) -> [String] { ["Service \(svc.namespace)/\(svc.name)"] }

@@ -109,7 +109,7 @@ public struct ClusterZone: Sendable {
 
         var slicesByService: [NamespacedName: [(name: String, slice: SliceRecord)]] = [:]
         for (key, slice) in inputs.slices {
-            let service = NamespacedName(name: slice.service, namespace: key.namespace)
+            let service = NamespacedName(namespace: key.namespace, name: slice.service)
             guard case .headless = inputs.services[service]?.kind else { continue }
             slicesByService[service, default: []].append((key.name, slice))
         }
@@ -134,7 +134,7 @@ public struct ClusterZone: Sendable {
         reverse.sort()
         self.headlessEndpoints = headless
         self.reverse = reverse
-        nameserverIPs = inputs.services[NamespacedName(name: "kube-dns", namespace: "kube-system")]?.clusterIPs ?? []
+        nameserverIPs = inputs.services[NamespacedName(namespace: "kube-system", name: "kube-dns")]?.clusterIPs ?? []
     }
 
     /// The endpoints a headless service answers with: ready ones (or all, with
@@ -149,7 +149,7 @@ public struct ClusterZone: Sendable {
                 // The EndpointSlice controller copies a pod's hostname when its subdomain
                 // names this service; read the pod too in case the slice lacks it.
                 if hostname == nil, let podName = endpoint.pod,
-                   let pod = pods[NamespacedName(name: podName.lowercased(), namespace: service.namespace)],
+                   let pod = pods[NamespacedName(namespace: service.namespace, name: podName.lowercased())],
                    pod.subdomain == service.name {
                     hostname = pod.hostname
                 }

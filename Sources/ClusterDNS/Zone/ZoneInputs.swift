@@ -89,23 +89,10 @@ public struct ZoneInputs: InformerState {
     }
 }
 
-/// A name within a namespace (Kubernetes's `types.NamespacedName`), lowercase.
-struct NamespacedName: Hashable, Sendable, Comparable {
-    let name: String
-    let namespace: String
-
-    init(name: String, namespace: String) {
-        self.name = name
-        self.namespace = namespace
-    }
-
-    /// The key of an object as Kubernetes spells it (names are lowercase, but not by force).
+extension NamespacedName {
+    /// The key of an object as DNS looks it up: lowercase (Kubernetes names are, but not by force).
     init(lowercasing name: String, namespace: String) {
-        self.init(name: name.lowercased(), namespace: namespace.lowercased())
-    }
-
-    static func < (a: NamespacedName, b: NamespacedName) -> Bool {
-        (a.namespace, a.name) < (b.namespace, b.name)
+        self.init(namespace: namespace.lowercased(), name: name.lowercased())
     }
 }
 

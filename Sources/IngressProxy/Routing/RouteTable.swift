@@ -1,14 +1,7 @@
+import KubeModel
+
 /// An Ingress, by namespace and name.
-public struct IngressRef: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var namespace: String
-    public var name: String
-    public init(namespace: String, name: String) {
-        self.namespace = namespace
-        self.name = name
-    }
-    public var description: String { "\(namespace)/\(name)" }
-    public static func < (a: IngressRef, b: IngressRef) -> Bool { (a.namespace, a.name) < (b.namespace, b.name) }
-}
+public typealias IngressRef = NamespacedName
 
 /// How a rule path is compared with the request path.
 public enum PathType: String, Sendable, Hashable {
