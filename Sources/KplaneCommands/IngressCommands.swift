@@ -34,10 +34,10 @@ struct IngressRouteCommand: AsyncParsableCommand {
         for type in RouteInputs.resourceTypes {
             objects += try await store.list(type, namespace: nil).items
         }
-        return explain(url, snapshot: CacheSnapshot(objects: objects), stateDir: stateDir, ingressClass: ingressClass)
+        return explain(url, inputs: RouteInputs(objects: objects), stateDir: stateDir, ingressClass: ingressClass)
     }
 
-    static func explain(_ url: String, snapshot: CacheSnapshot, stateDir: String?, ingressClass: String = IngressClassSettings.defaultClassName) -> String {
+    static func explain(_ url: String, inputs: RouteInputs, stateDir: String?, ingressClass: String = IngressClassSettings.defaultClassName) -> String {
         var defaultCertificate: ServerCertificate?
         if let stateDir,
            let cert = FileManager.default.contents(atPath: stateDir + "/ingress/default.crt"),
@@ -48,7 +48,7 @@ struct IngressRouteCommand: AsyncParsableCommand {
         if defaultCertificate == nil, let pair = try? SelfSignedCertificate.make(commonName: "kplane ingress default certificate", dnsNames: ["ingress.kplane.invalid"]) {
             defaultCertificate = try? ServerCertificate(source: "default certificate", certificatePEM: pair.certificatePEM, keyPEM: pair.keyPEM)
         }
-        return RouteExplanation.explain(url, inputs: RouteInputs(snapshot: snapshot), settings: IngressClassSettings(className: ingressClass),
+        return RouteExplanation.explain(url, inputs: inputs, settings: IngressClassSettings(className: ingressClass),
                                         defaultCertificate: defaultCertificate).description
     }
 }

@@ -53,7 +53,7 @@ public struct IngressOptions: ParsableArguments {
     }
 
     /// The `ingress` component. `nodeIP` is the default status address.
-    public func makeService(cache: ClusterCache, store: any Store, stateDir: String, nodeIP: String?, logger: Logger) throws -> IngressService {
+    public func makeService(informer: IngressInformer, store: any Store, stateDir: String, nodeIP: String?, logger: Logger) throws -> IngressService {
         let pair: SelfSignedCertificate.PEMPair
         if let cert = defaultCertificate, let key = defaultKey {
             guard let c = try? String(contentsOfFile: cert, encoding: .utf8), let k = try? String(contentsOfFile: key, encoding: .utf8) else {
@@ -73,10 +73,10 @@ public struct IngressOptions: ParsableArguments {
         config.proxy.trustedProxies = try trustedProxies()
         config.proxy.h2c = h2c
         config.proxy.accessLog = accessLog
-        return IngressService(configuration: config, cache: cache, store: store, logger: logger)
+        return IngressService(configuration: config, informer: informer, store: store, logger: logger)
     }
 
-    /// The kinds the component's cache must follow.
+    /// The kinds the component's informer follows.
     public static var resourceTypes: [ResourceType] { RouteInputs.resourceTypes }
 }
 

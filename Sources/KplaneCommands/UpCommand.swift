@@ -3,6 +3,7 @@ import ClusterDNS
 import ClusterStore
 import Controllers
 import Foundation
+import IngressProxy
 import KubeModel
 import Logging
 import Metrics
@@ -165,9 +166,9 @@ struct UpCommand: AsyncParsableCommand {
             report.append(("policy", "nftables table inet \(PolicyRuleset.defaultTable) (NetworkPolicy, hooks forward and input)"))
         }
         if selected.contains("ingress") {
-            let ingressCache = ClusterCache(store: db, types: IngressOptions.resourceTypes, logger: logger, retention: .typedValues)
-            services.append(ingressCache)
-            services.append(try ingress.makeService(cache: ingressCache, store: db, stateDir: stateDir, nodeIP: node.nodeIP, logger: logger))
+            let ingressInformer = IngressInformer(store: db, types: IngressOptions.resourceTypes, logger: logger)
+            services.append(ingressInformer)
+            services.append(try ingress.makeService(informer: ingressInformer, store: db, stateDir: stateDir, nodeIP: node.nodeIP, logger: logger))
             report.append(("ingress", "http \(ingress.httpListen), https \(ingress.httpsListen), class kplane"))
         }
         if selected.contains("dns") {

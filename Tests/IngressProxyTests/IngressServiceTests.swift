@@ -14,14 +14,14 @@ struct IngressServiceTests {
         let backend = try await TestBackend.start("web", group: group)
         let store = MemoryStore()
         let logger = Logger(label: "test")
-        let cache = ClusterCache(store: store, types: RouteInputs.resourceTypes, logger: logger)
+        let informer = IngressInformer(store: store, types: RouteInputs.resourceTypes, logger: logger)
         let pair = try SelfSignedCertificate.make(commonName: "default", dnsNames: ["x.invalid"])
         var config = IngressConfiguration(httpListen: ("127.0.0.1", 0), httpsListen: ("127.0.0.1", 0), defaultCertificate: pair)
         config.statusAddress = "127.0.0.1"
         config.eventLoopThreads = 1
         config.proxy.accessLog = false
-        let service = IngressService(configuration: config, cache: cache, store: store, logger: logger)
-        let serviceGroup = ServiceGroup(configuration: .init(services: [.init(service: cache), .init(service: service)], logger: logger))
+        let service = IngressService(configuration: config, informer: informer, store: store, logger: logger)
+        let serviceGroup = ServiceGroup(configuration: .init(services: [.init(service: informer), .init(service: service)], logger: logger))
         let running = Task { try await serviceGroup.run() }
 
         let addresses = await service.listening()

@@ -299,7 +299,7 @@ struct ProxyEndToEndTests {
         let certs = CertificateTable.build(tlsHosts: routes.tlsHosts, secrets: inputs.secrets, defaultCertificate: h.defaultCertificate)
         #expect(certs.problems.contains { $0.message.contains("does not cover host foo.bar.com") })
         #expect(certs.certificate(forServerName: "foo.bar.com").source == "default certificate")
-        let missing = CertificateTable.build(tlsHosts: routes.tlsHosts, secrets: [], defaultCertificate: h.defaultCertificate)
+        let missing = CertificateTable.build(tlsHosts: routes.tlsHosts, secrets: [:], defaultCertificate: h.defaultCertificate)
         #expect(missing.problems.contains { $0.message.contains("not found") })
     }
 

@@ -17,7 +17,7 @@ import Testing
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["KPLANE_MEMORY_TEST"] != nil, "set KPLANE_MEMORY_TEST=1 and run alone"))
 struct RouteTableMemoryTests {
     static func inputs(_ n: Int) -> RouteInputs {
-        var inputs = RouteInputs(classes: Fixtures.objects(Fixtures.kplaneClass).map { try! $0.decode(IngressClass.self) })
+        var ingresses: [Ingress] = [], services: [Service] = [], slices: [EndpointSlice] = []
         let template = try! Fixtures.objects(RouteTableBuildTests.ingress("x"))[0].decode(Ingress.self)
         let objects = Fixtures.objects(Fixtures.service("web", ips: ["10.244.0.1", "10.244.0.2"]))
         let service = try! objects[0].decode(Service.self)
@@ -27,10 +27,10 @@ struct RouteTableMemoryTests {
             ing.metadata.name = "ingress-\(i)"
             ing.spec.rules![0].host = "host-\(i).example.com"
             ing.spec.rules![0].http!.paths[0].backend.service!.name = "svc-\(i)"
-            inputs.ingresses.append(ing)
+            ingresses.append(ing)
             var s = service
             s.metadata.name = "svc-\(i)"
-            inputs.services.append(s)
+            services.append(s)
             var e = slice
             e.metadata.name = "svc-\(i)-abc"
             e.metadata.labels = ["kubernetes.io/service-name": "svc-\(i)"]
@@ -39,9 +39,10 @@ struct RouteTableMemoryTests {
                 ep.addresses = ["10.\(1 + j).\(i / 250).\(i % 250 + 1)"]
                 return ep
             }
-            inputs.endpointSlices.append(e)
+            slices.append(e)
         }
-        return inputs
+        return RouteInputs(ingresses: ingresses, classes: Fixtures.objects(Fixtures.kplaneClass).map { try! $0.decode(IngressClass.self) },
+                           services: services, endpointSlices: slices)
     }
 
     static func bytesInUse() -> Int { HostMemory.heapInUse() ?? 0 }

@@ -32,7 +32,7 @@ public struct RouteExplanation: Sendable, CustomStringConvertible {
             e.upstreamPath = route.upstreamPath(for: e.path) + (parts.query.map { "?" + $0 } ?? "")
             e.problems = table.problems.filter { $0.ingress == route.ingress }
         } else {
-            e.problems = table.problems
+            e.problems = table.problems.sorted { ($0.ingress, $0.message) < ($1.ingress, $1.message) }
         }
         if e.isHTTPS, let defaultCertificate {
             let certs = CertificateTable.build(tlsHosts: table.tlsHosts, secrets: inputs.secrets, defaultCertificate: defaultCertificate)

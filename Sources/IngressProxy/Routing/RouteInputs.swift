@@ -1,39 +1,48 @@
+import ClusterStore
+import Foundation
 import KubeModel
+import Synchronization
 
-/// Everything the route table is computed from: one consistent view of the cluster.
-public struct RouteInputs: Sendable {
-    public var ingresses: [Ingress]
-    public var classes: [IngressClass]
-    public var services: [Service]
-    public var endpointSlices: [EndpointSlice]
-    public var endpoints: [Endpoints]
-    public var secrets: [Secret]
+/// Everything the route and certificate tables are computed from: each Ingress, IngressClass,
+/// Service, EndpointSlice, Endpoints and Secret reduced to the fields routing reads, as
+/// ingress-nginx keeps its own reduced copies of objects. The `ingress` component's own informer
+/// keeps it current one watch event at a time, and it logs which keys changed, so that the
+/// route table is rebuilt only where a change lands (see `RouteTableBuilder`).
+public struct RouteInputs: InformerState {
+    public private(set) var resourceVersion: Int64
+    public private(set) var isSynced: Bool
 
-    public init(ingresses: [Ingress] = [], classes: [IngressClass] = [], services: [Service] = [], endpointSlices: [EndpointSlice] = [],
-                endpoints: [Endpoints] = [], secrets: [Secret] = []) {
-        self.ingresses = ingresses
-        self.classes = classes
-        self.services = services
-        self.endpointSlices = endpointSlices
-        self.endpoints = endpoints
-        self.secrets = secrets
+    private(set) var ingresses: [IngressRef: IngressRecord] = [:]
+    /// `status.loadBalancer.ingress` of Ingresses that have one: kept apart from the records so
+    /// that a status write is not a routing change.
+    private(set) var ingressStatus: [IngressRef: [LoadBalancerStatus.Ingress]] = [:]
+    private(set) var classes: [String: ClassRecord] = [:]
+    private(set) var services: [NamespacedName: ServiceRecord] = [:]
+    /// EndpointSlices by the service they belong to, sorted by slice name.
+    private(set) var slices: [NamespacedName: [SliceRecord]] = [:]
+    /// The service name each slice was filed under (a slice's label can change).
+    private var sliceOwners: [NamespacedName: String] = [:]
+    private(set) var endpoints: [NamespacedName: EndpointsRecord] = [:]
+    private(set) var secrets: [NamespacedName: SecretRecord] = [:]
+    /// What changed, newest last.
+    private(set) var changes = ChangeLog()
+
+    public init(resourceVersion: Int64, isSynced: Bool) {
+        self.resourceVersion = resourceVersion
+        self.isSynced = isSynced
     }
 
-    /// Reads the kinds from decoded objects (manifests, a store listing); other kinds are skipped,
-    /// objects that do not decode are returned as errors.
-    public init(objects: [Object]) {
-        self.init()
-        for object in objects {
-            switch object.type {
-            case Ingress.resourceType: if let v = try? object.decode(Ingress.self) { ingresses.append(v) }
-            case IngressClass.resourceType: if let v = try? object.decode(IngressClass.self) { classes.append(v) }
-            case Service.resourceType: if let v = try? object.decode(Service.self) { services.append(v) }
-            case EndpointSlice.resourceType: if let v = try? object.decode(EndpointSlice.self) { endpointSlices.append(v) }
-            case Endpoints.resourceType: if let v = try? object.decode(Endpoints.self) { endpoints.append(v) }
-            case Secret.resourceType: if let v = try? object.decode(Secret.self) { secrets.append(v) }
-            default: break
-            }
-        }
+    /// The inputs of typed values (tests).
+    public init(ingresses: [Ingress] = [], classes: [IngressClass] = [], services: [Service] = [], endpointSlices: [EndpointSlice] = [],
+                endpoints: [Endpoints] = [], secrets: [Secret] = []) {
+        self.init(objects: ingresses.map(Object.init) + classes.map(Object.init) + services.map(Object.init)
+                  + endpointSlices.map(Object.init) + endpoints.map(Object.init) + secrets.map(Object.init))
+    }
+
+    /// The inputs of decoded objects (manifests, a store listing); other kinds are skipped.
+    public init(objects: [Object], resourceVersion: Int64 = 1) {
+        self.init(resourceVersion: resourceVersion, isSynced: true)
+        for object in objects { apply(WatchEvent(kind: .added, object: object, resourceVersion: resourceVersion)) }
     }
 
     /// The kinds the ingress controller follows.
@@ -41,6 +50,225 @@ public struct RouteInputs: Sendable {
         Ingress.resourceType, IngressClass.resourceType, Service.resourceType,
         EndpointSlice.resourceType, Endpoints.resourceType, Secret.resourceType,
     ]
+
+    public mutating func apply(_ event: WatchEvent) {
+        resourceVersion = event.resourceVersion
+        let key = NamespacedName(namespace: event.object.namespace, name: event.object.name)
+        // A decode failure cannot happen for stored objects; treat it like a deletion.
+        let typed = event.kind == .deleted ? nil : Scheme.decode(event.object)
+        let rv = event.resourceVersion
+        switch event.object.type {
+        case Ingress.resourceType:
+            let ingress = typed as? Ingress
+            let record = ingress.map(IngressRecord.init)
+            if ingresses[key] != record {
+                ingresses[key] = record
+                changes.append(.ingress(key), at: rv)
+            }
+            let status = ingress?.status.loadBalancer.ingress.flatMap { $0.isEmpty ? nil : $0 }
+            if ingressStatus[key] != status {
+                ingressStatus[key] = status
+                changes.append(.ingressStatus(key), at: rv)
+            }
+        case IngressClass.resourceType:
+            let record = (typed as? IngressClass).map { ClassRecord(controller: $0.spec.controller ?? "", isDefault: $0.isDefault) }
+            if classes[key.name] != record {
+                classes[key.name] = record
+                changes.append(.ingressClass, at: rv)
+            }
+        case Service.resourceType:
+            let record = (typed as? Service).map(ServiceRecord.init)
+            if services[key] != record {
+                services[key] = record
+                changes.append(.service(key), at: rv)
+            }
+        case EndpointSlice.resourceType:
+            setSlice(key, (typed as? EndpointSlice).flatMap { s in s.serviceName.map { ($0, SliceRecord(s)) } }, at: rv)
+        case Endpoints.resourceType:
+            let record = (typed as? Endpoints).map(EndpointsRecord.init)
+            if endpoints[key] != record {
+                endpoints[key] = record
+                changes.append(.service(key), at: rv)
+            }
+        case Secret.resourceType:
+            let record = (typed as? Secret).map(SecretRecord.init)
+            if secrets[key] != record {
+                secrets[key] = record
+                changes.append(.secret(key), at: rv)
+            }
+        default:
+            break
+        }
+    }
+
+    /// Files a slice under its service (nil: forgets it), keeping each service's slices sorted by name.
+    private mutating func setSlice(_ key: NamespacedName, _ new: (service: String, record: SliceRecord)?, at rv: Int64) {
+        if let owner = sliceOwners[key] {
+            let service = NamespacedName(namespace: key.namespace, name: owner)
+            if let new, new.service == owner, slices[service]?.first(where: { $0.name == key.name }) == new.record { return }
+            slices[service]?.removeAll { $0.name == key.name }
+            if slices[service]?.isEmpty == true { slices[service] = nil }
+            sliceOwners[key] = nil
+            changes.append(.service(service), at: rv)
+        }
+        guard let new else { return }
+        let service = NamespacedName(namespace: key.namespace, name: new.service)
+        var list = slices[service] ?? []
+        list.insert(new.record, at: list.firstIndex { $0.name > key.name } ?? list.endIndex)
+        slices[service] = list
+        sliceOwners[key] = new.service
+        changes.append(.service(service), at: rv)
+    }
+}
+
+/// The changes an informer state has taken, for consumers that follow them one snapshot to the
+/// next. It keeps the most recent `capacity` changes: a consumer that fell further behind (or
+/// is looking at a state listed anew) rebuilds everything, which a burst that large needs anyway.
+struct ChangeLog: Sendable {
+    enum Change: Sendable, Hashable {
+        /// An Ingress's routing fields.
+        case ingress(IngressRef)
+        case ingressStatus(IngressRef)
+        case ingressClass
+        /// A Service, or the EndpointSlices or Endpoints of the service at this key.
+        case service(NamespacedName)
+        case secret(NamespacedName)
+    }
+
+    static let capacity = 4096
+
+    /// Identifies one listing: logs of different listings cannot be compared.
+    let listing = ChangeLog.nextListing.wrappingAdd(1, ordering: .relaxed).oldValue
+    private static let nextListing = Atomic<Int>(0)
+
+    /// Changes newer than `complete`, with their resource versions, oldest first.
+    private var entries: [(rv: Int64, change: Change)] = []
+    /// Every change newer than this version is in `entries`.
+    private var complete: Int64 = -1
+
+    mutating func append(_ change: Change, at rv: Int64) {
+        if entries.count >= ChangeLog.capacity {
+            entries.removeAll(keepingCapacity: true)
+            complete = rv
+            return
+        }
+        entries.append((rv, change))
+    }
+
+    /// The changes after `rv` of the same listing, or nil when they are no longer all known.
+    func since(_ rv: Int64, listing: Int) -> [Change]? {
+        guard listing == self.listing, rv >= complete else { return nil }
+        var out: [Change] = []
+        for e in entries.reversed() {
+            if e.rv <= rv { break }
+            out.append(e.change)
+        }
+        return out.reversed()
+    }
+}
+
+/// What routing reads of an Ingress. Equal records route the same.
+struct IngressRecord: Sendable, Hashable {
+    /// `metadata.creationTimestamp` ("~" when unset: after every timestamp), for "oldest wins".
+    let created: String
+    let deleting: Bool
+    /// The legacy `kubernetes.io/ingress.class` annotation.
+    let legacyClass: String?
+    let options: IngressAnnotations
+    let annotationProblems: [IngressAnnotations.Problem]
+    let spec: Ingress.Spec
+
+    init(_ ingress: Ingress) {
+        created = ingress.metadata.creationTimestamp ?? "~"
+        deleting = ingress.metadata.deletionTimestamp != nil
+        legacyClass = ingress.annotations[Ingress.classAnnotation]
+        (options, annotationProblems) = IngressAnnotations.parse(ingress.annotations)
+        spec = ingress.spec
+    }
+}
+
+/// An IngressClass: which controller implements it, and whether it is the default.
+struct ClassRecord: Sendable, Hashable {
+    let controller: String
+    let isDefault: Bool
+}
+
+/// A port as routing reads it from a Service, EndpointSlice or Endpoints.
+struct PortRecord: Sendable, Hashable {
+    let name: String
+    let port: Int
+    let isTCP: Bool
+
+    init(name: String?, port: Int, protocol: String?) {
+        self.name = name ?? ""
+        self.port = port
+        isTCP = (`protocol` ?? "TCP") == "TCP"
+    }
+}
+
+/// What routing reads of a Service.
+struct ServiceRecord: Sendable, Hashable {
+    let isExternalName: Bool
+    let ports: [PortRecord]
+
+    init(_ svc: Service) {
+        isExternalName = svc.type == .externalName
+        ports = svc.ports.map { PortRecord(name: $0.name, port: $0.port, protocol: $0.protocol) }
+    }
+}
+
+/// What routing reads of an EndpointSlice: its IP addresses (canonical text) and conditions.
+struct SliceRecord: Sendable, Hashable {
+    struct Address: Sendable, Hashable {
+        let address: String
+        let ready: Bool
+        /// Serving while terminating: used only when nothing is ready.
+        let fallback: Bool
+    }
+    let name: String
+    /// False for FQDN slices, which kplane does not proxy to.
+    let isIP: Bool
+    let ports: [PortRecord]
+    let addresses: [Address]
+
+    init(_ slice: EndpointSlice) {
+        name = slice.name
+        isIP = slice.addressType == "IPv4" || slice.addressType == "IPv6"
+        ports = (slice.ports ?? []).compactMap { p in p.port.map { PortRecord(name: p.name, port: $0, protocol: p.protocol) } }
+        addresses = (slice.endpoints ?? []).compactMap { ep in
+            guard let ip = ep.addresses.first.flatMap(IPAddress.init) else { return nil }
+            return Address(address: ip.description, ready: ep.isReady, fallback: ep.isServing && ep.isTerminating)
+        }
+    }
+}
+
+/// What routing reads of a hand-written Endpoints object.
+struct EndpointsRecord: Sendable, Hashable {
+    struct Subset: Sendable, Hashable {
+        let ports: [PortRecord]
+        let addresses: [String]
+    }
+    let subsets: [Subset]
+
+    init(_ endpoints: Endpoints) {
+        subsets = (endpoints.subsets ?? []).map { s in
+            Subset(ports: (s.ports ?? []).map { PortRecord(name: $0.name, port: $0.port, protocol: $0.protocol) },
+                   addresses: (s.addresses ?? []).compactMap { IPAddress($0.ip)?.description })
+        }
+    }
+}
+
+/// What the certificate table reads of a Secret: its type and its certificate and key.
+public struct SecretRecord: Sendable, Hashable {
+    let type: String?
+    let certificate: String?
+    let key: String?
+
+    init(_ secret: Secret) {
+        type = secret.type
+        certificate = secret.value(Secret.tlsCertKey).map { String(decoding: $0, as: UTF8.self) }
+        key = secret.value(Secret.tlsPrivateKeyKey).map { String(decoding: $0, as: UTF8.self) }
+    }
 }
 
 /// Which Ingresses this controller handles and its defaults.
@@ -65,30 +293,14 @@ public struct IngressClassSettings: Sendable, Hashable {
     /// Whether an Ingress belongs to this controller: `spec.ingressClassName` naming one of our
     /// classes (or our class name when no such IngressClass object exists yet), else the legacy
     /// `kubernetes.io/ingress.class` annotation naming our class, else no class at all while one of
-    /// our IngressClasses is marked default.
-    public func handles(_ ingress: Ingress, classes: [IngressClass]) -> Bool {
-        if let name = ingress.spec.ingressClassName, !name.isEmpty {
-            if let cls = classes.first(where: { $0.name == name }) { return cls.spec.controller == controller }
+    /// our IngressClasses is marked default. An Ingress being deleted is no longer handled.
+    func handles(_ ingress: IngressRecord, classes: [String: ClassRecord]) -> Bool {
+        guard !ingress.deleting else { return false }
+        for name in [ingress.spec.ingressClassName, ingress.legacyClass] {
+            guard let name, !name.isEmpty else { continue }
+            if let cls = classes[name] { return cls.controller == controller }
             return name == className
         }
-        if let legacy = ingress.annotations[Ingress.classAnnotation], !legacy.isEmpty {
-            if let cls = classes.first(where: { $0.name == legacy }) { return cls.spec.controller == controller }
-            return legacy == className
-        }
-        return classes.contains { $0.spec.controller == controller && $0.isDefault }
-    }
-}
-
-import ClusterStore
-
-extension RouteInputs {
-    /// The kinds the controller follows, read from an informer snapshot, in no particular
-    /// order: the table is built in an order of its own (sorting 30,000 objects by key cost a
-    /// tenth of a 10,000-rule rebuild).
-    public init(snapshot: CacheSnapshot) {
-        self.init(
-            ingresses: snapshot.unordered(Ingress.self), classes: snapshot.unordered(IngressClass.self),
-            services: snapshot.unordered(Service.self), endpointSlices: snapshot.unordered(EndpointSlice.self),
-            endpoints: snapshot.unordered(Endpoints.self), secrets: snapshot.unordered(Secret.self))
+        return classes.values.contains { $0.controller == controller && $0.isDefault }
     }
 }

@@ -101,24 +101,30 @@ public struct RouteTable: Sendable {
     /// What could not be compiled (conflicts, missing services, bad annotations), for logs and events.
     public let problems: [RouteProblem]
     /// Ingresses this controller handles (their status gets the node address).
-    public let handled: [IngressRef]
+    let handledSet: Set<IngressRef>
     /// Number of path rules compiled.
     public let routeCount: Int
 
     init(exactHosts: [String: HostRoutes], wildcardHosts: [String: HostRoutes], anyHost: HostRoutes?, defaultRoute: Route?,
-         tlsHosts: [String: TLSAssignment], problems: [RouteProblem], handled: [IngressRef], routeCount: Int) {
+         tlsHosts: [String: TLSAssignment], problems: [RouteProblem], handledSet: Set<IngressRef>, routeCount: Int) {
         self.exactHosts = exactHosts
         self.wildcardHosts = wildcardHosts
         self.anyHost = anyHost
         self.defaultRoute = defaultRoute
         self.tlsHosts = tlsHosts
         self.problems = problems
-        self.handled = handled
+        self.handledSet = handledSet
         self.routeCount = routeCount
     }
 
     /// An empty table: every request gets 404.
-    public static let empty = RouteTable(exactHosts: [:], wildcardHosts: [:], anyHost: nil, defaultRoute: nil, tlsHosts: [:], problems: [], handled: [], routeCount: 0)
+    public static let empty = RouteTable(exactHosts: [:], wildcardHosts: [:], anyHost: nil, defaultRoute: nil, tlsHosts: [:], problems: [], handledSet: [], routeCount: 0)
+
+    /// Ingresses this controller handles, sorted.
+    public var handled: [IngressRef] { handledSet.sorted() }
+
+    /// Whether this controller handles an Ingress.
+    public func handles(_ ingress: IngressRef) -> Bool { handledSet.contains(ingress) }
 
     /// The route for a normalized host (see `RequestTarget.normalizeHost`) and normalized path,
     /// or nil (404). The most specific host group is chosen first (exact, then wildcard, then

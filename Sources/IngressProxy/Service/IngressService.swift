@@ -32,12 +32,15 @@ public struct IngressConfiguration: Sendable {
     }
 }
 
-/// The `ingress` component: recomputes the route and certificate tables on every cache change,
-/// swaps them under the running proxy and reports status. Serves until graceful shutdown, then
-/// closes its listeners and lets requests in flight finish.
+/// The ingress controller's own informer: the kinds it follows, reduced to what routing reads.
+public typealias IngressInformer = Informer<RouteInputs>
+
+/// The `ingress` component: keeps the route and certificate tables current as the informer's
+/// inputs change, swaps them under the running proxy and reports status. Serves until graceful
+/// shutdown, then closes its listeners and lets requests in flight finish.
 public final class IngressService: ServiceLifecycle.Service, Sendable {
     private let configuration: IngressConfiguration
-    private let cache: ClusterCache
+    private let informer: IngressInformer
     private let store: (any Store)?
     private let logger: Logger
     private let accessLog: AccessLog?
@@ -46,9 +49,9 @@ public final class IngressService: ServiceLifecycle.Service, Sendable {
     private let ready = AsyncStream<[SocketAddress]>.makeStream()
 
     /// `store` receives status updates and the IngressClass; nil leaves the store untouched.
-    public init(configuration: IngressConfiguration, cache: ClusterCache, store: (any Store)?, logger: Logger, accessLog: AccessLog? = AccessLog()) {
+    public init(configuration: IngressConfiguration, informer: IngressInformer, store: (any Store)?, logger: Logger, accessLog: AccessLog? = AccessLog()) {
         self.configuration = configuration
-        self.cache = cache
+        self.informer = informer
         self.store = store
         self.logger = logger
         self.accessLog = configuration.proxy.accessLog ? accessLog : nil
@@ -88,17 +91,13 @@ public final class IngressService: ServiceLifecycle.Service, Sendable {
                 }
             }
             defer { flusher.cancel() }
+            var builder = RouteTableBuilder(settings: configuration.classSettings)
             var reported = Set<String>()
-            let inputs = KindRevisions(RouteInputs.resourceTypes)
-            for await snapshot in cache.snapshots().cancelOnGracefulShutdown() where inputs.changed(snapshot) {
-                let started = ContinuousClock.now
-                let table = apply(RouteInputs(snapshot: snapshot), defaultCertificate: defaultCertificate, reported: &reported)
-                let took = ContinuousClock.now - started
-                await updateStatus(table, snapshot: snapshot)
-                // As the DNS zone: a full rebuild of 10,000 rules takes tens of milliseconds,
-                // and pausing as long leaves at least half of the time to the watch feeding the
-                // cache during a burst (and half the garbage for the allocator to keep).
-                try? await Task.sleep(for: took)
+            var statusRetries = Set<IngressRef>()
+            for await inputs in informer.snapshots().cancelOnGracefulShutdown() {
+                let update = apply(inputs, builder: &builder, defaultCertificate: defaultCertificate, reported: &reported)
+                statusRetries = await updateStatus(update.table, inputs: inputs,
+                                                   checking: update.statusToCheck.map { $0.union(statusRetries) })
             }
         } catch {
             await server.closeListeners()
@@ -113,18 +112,21 @@ public final class IngressService: ServiceLifecycle.Service, Sendable {
         try? await group.shutdownGracefully()
     }
 
-    /// Builds and installs the tables for one snapshot; returns the route table.
-    @discardableResult
-    public func apply(_ inputs: RouteInputs, defaultCertificate: ServerCertificate, reported: inout Set<String>) -> RouteTable {
+    /// Brings the tables up to `inputs` and installs what changed.
+    private func apply(_ inputs: RouteInputs, builder: inout RouteTableBuilder, defaultCertificate: ServerCertificate,
+                       reported: inout Set<String>) -> RouteTableBuilder.Update {
         let started = ContinuousClock.now
-        let routes = RouteTable.build(inputs, settings: configuration.classSettings)
-        let certificates = CertificateTable.build(tlsHosts: routes.tlsHosts, secrets: inputs.secrets, defaultCertificate: defaultCertificate,
-                                                  cache: certificateCache)
+        let update = builder.update(inputs)
+        guard update.routesChanged || update.certificatesChanged else { return update }
+        let routes = update.table
+        let certificates = update.certificatesChanged
+            ? CertificateTable.build(tlsHosts: routes.tlsHosts, secrets: inputs.secrets, defaultCertificate: defaultCertificate, cache: certificateCache)
+            : nil
         state.swap(routes: routes, certificates: certificates)
         Gauge(label: "kplane_ingress_route_rules").record(routes.routeCount)
         Counter(label: "kplane_ingress_route_table_swaps_total").increment()
         var now = Set<String>()
-        for problem in routes.problems + certificates.problems {
+        for problem in routes.problems + (state.current.certificates?.problems ?? []) {
             let text = problem.description
             now.insert(text)
             if !reported.contains(text) {
@@ -136,22 +138,21 @@ public final class IngressService: ServiceLifecycle.Service, Sendable {
         }
         reported = now
         logger.debug("ingress routes swapped", metadata: [
-            "ingress.rules": "\(routes.routeCount)", "ingress.handled": "\(routes.handled.count)",
-            "ingress.build": "\(ContinuousClock.now - started)",
+            "ingress.rules": "\(routes.routeCount)", "ingress.build": "\(ContinuousClock.now - started)",
         ])
-        return routes
+        return update
     }
 
-    /// Sets our address on handled Ingresses and removes it from Ingresses we no longer handle.
-    private func updateStatus(_ table: RouteTable, snapshot: CacheSnapshot) async {
-        guard let store, let address = configuration.statusAddress, !address.isEmpty else { return }
+    /// Sets our address on handled Ingresses and removes it from Ingresses we no longer handle,
+    /// for the Ingresses in `checking` (nil: all). Returns the ones whose write failed, to try again.
+    private func updateStatus(_ table: RouteTable, inputs: RouteInputs, checking: Set<IngressRef>?) async -> Set<IngressRef> {
+        guard let store, let address = configuration.statusAddress, !address.isEmpty else { return [] }
         let entry = IPAddress(address) != nil ? LoadBalancerStatus.Ingress(ip: address) : LoadBalancerStatus.Ingress(hostname: address)
-        let handled = Set(table.handled)
-        for var ingress in snapshot.unordered(Ingress.self) {
-            let ref = IngressRef(namespace: ingress.namespace, name: ingress.name)
-            let current = ingress.status.loadBalancer.ingress ?? []
+        var failed = Set<IngressRef>()
+        for ref in checking ?? Set(inputs.ingresses.keys) where inputs.ingresses[ref] != nil {
+            let current = inputs.ingressStatus[ref] ?? []
             let desired: [LoadBalancerStatus.Ingress]
-            if handled.contains(ref) {
+            if table.handles(ref) {
                 desired = [entry]
             } else if current.contains(entry) {
                 desired = current.filter { $0 != entry }
@@ -159,13 +160,17 @@ public final class IngressService: ServiceLifecycle.Service, Sendable {
                 continue
             }
             guard current != desired else { continue }
-            ingress.status.loadBalancer.ingress = desired.isEmpty ? nil : desired
             do {
+                let key = ObjectKey(type: Ingress.resourceType, namespace: ref.namespace, name: ref.name)
+                guard var ingress = try await store.get(key)?.decode(Ingress.self) else { continue }
+                ingress.status.loadBalancer.ingress = desired.isEmpty ? nil : desired
                 _ = try await store.updateStatus(Object(ingress))
             } catch {
+                failed.insert(ref)
                 logger.debug("ingress status update failed", metadata: ["k8s.namespace": "\(ref.namespace)", "k8s.name": "\(ref.name)", "error": "\(error)"])
             }
         }
+        return failed
     }
 
     /// Creates kplane's IngressClass when missing; it is the default class when no other exists.

@@ -87,10 +87,8 @@ public struct CertificateTable: Sendable {
     }
 
     /// Resolves every TLS host's Secret. `cache` avoids parsing unchanged Secrets again.
-    public static func build(tlsHosts: [String: TLSAssignment], secrets: [Secret], defaultCertificate: ServerCertificate,
+    public static func build(tlsHosts: [String: TLSAssignment], secrets: [NamespacedName: SecretRecord], defaultCertificate: ServerCertificate,
                              cache: CertificateCache? = nil) -> CertificateTable {
-        var byKey: [String: Secret] = [:]
-        for s in secrets { byKey[s.namespace + "/" + s.name] = s }
         var exact: [String: ServerCertificate] = [:]
         var wildcard: [String: ServerCertificate] = [:]
         var problems: [RouteProblem] = []
@@ -98,12 +96,13 @@ public struct CertificateTable: Sendable {
         for host in tlsHosts.keys.sorted() {
             let assignment = tlsHosts[host]!
             guard let secretName = assignment.secretName else { continue }
-            let key = assignment.secretNamespace + "/" + secretName
+            let name = NamespacedName(namespace: assignment.secretNamespace, name: secretName)
+            let key = name.description
             let result: Result<ServerCertificate, IngressError>
             if let hit = loaded[key] {
                 result = hit
             } else {
-                result = load(key: key, secret: byKey[key], cache: cache)
+                result = load(key: key, secret: secrets[name], cache: cache)
                 loaded[key] = result
                 if case .failure(let e) = result {
                     problems.append(RouteProblem(.tls, assignment.ingress, "\(e.message); serving the default certificate"))
@@ -120,15 +119,14 @@ public struct CertificateTable: Sendable {
         return CertificateTable(exact: exact, wildcard: wildcard, defaultCertificate: defaultCertificate, problems: problems)
     }
 
-    static func load(key: String, secret: Secret?, cache: CertificateCache?) -> Result<ServerCertificate, IngressError> {
+    static func load(key: String, secret: SecretRecord?, cache: CertificateCache?) -> Result<ServerCertificate, IngressError> {
         guard let secret else { return .failure(IngressError(.tls, "secret \(key) not found")) }
         if let type = secret.type, type != Secret.tlsType, type != "Opaque" {
             return .failure(IngressError(.tls, "secret \(key) has type \(type), expected \(Secret.tlsType)"))
         }
-        guard let cert = secret.value(Secret.tlsCertKey), let pkey = secret.value(Secret.tlsPrivateKeyKey) else {
+        guard let certText = secret.certificate, let keyText = secret.key else {
             return .failure(IngressError(.tls, "secret \(key) lacks \(Secret.tlsCertKey) or \(Secret.tlsPrivateKeyKey)"))
         }
-        let certText = String(decoding: cert, as: UTF8.self), keyText = String(decoding: pkey, as: UTF8.self)
         if let hit = cache?.lookup(key, certText, keyText) { return hit }
         let result: Result<ServerCertificate, IngressError>
         do {
