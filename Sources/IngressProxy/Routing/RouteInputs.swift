@@ -24,8 +24,10 @@ public struct RouteInputs: InformerState {
     private var sliceOwners: [NamespacedName: String] = [:]
     private(set) var endpoints: [NamespacedName: EndpointsRecord] = [:]
     private(set) var secrets: [NamespacedName: SecretRecord] = [:]
-    /// What changed, newest last.
-    private(set) var changes = ChangeLog()
+    /// What changed, newest last: routing apart from status, so that a burst of status writes
+    /// (10,000 when the controller starts) never costs a full rebuild.
+    private(set) var changes = ChangeLog<RoutingChange>()
+    private(set) var statusChanges = ChangeLog<IngressRef>()
 
     public init(resourceVersion: Int64, isSynced: Bool) {
         self.resourceVersion = resourceVersion
@@ -68,7 +70,7 @@ public struct RouteInputs: InformerState {
             let status = ingress?.status.loadBalancer.ingress.flatMap { $0.isEmpty ? nil : $0 }
             if ingressStatus[key] != status {
                 ingressStatus[key] = status
-                changes.append(.ingressStatus(key), at: rv)
+                statusChanges.append(key, at: rv)
             }
         case IngressClass.resourceType:
             let record = (typed as? IngressClass).map { ClassRecord(controller: $0.spec.controller ?? "", isDefault: $0.isDefault) }
@@ -121,50 +123,54 @@ public struct RouteInputs: InformerState {
     }
 }
 
-/// The changes an informer state has taken, for consumers that follow them one snapshot to the
-/// next. It keeps the most recent `capacity` changes: a consumer that fell further behind (or
-/// is looking at a state listed anew) rebuilds everything, which a burst that large needs anyway.
-struct ChangeLog: Sendable {
-    enum Change: Sendable, Hashable {
-        /// An Ingress's routing fields.
-        case ingress(IngressRef)
-        case ingressStatus(IngressRef)
-        case ingressClass
-        /// A Service, or the EndpointSlices or Endpoints of the service at this key.
-        case service(NamespacedName)
-        case secret(NamespacedName)
-    }
-
-    static let capacity = 4096
+/// What changed in the inputs, for consumers that follow them from one snapshot to the next.
+/// It keeps the most recent `capacity` entries: a consumer that fell further behind (or is
+/// looking at a state listed anew) starts over, which a burst that large needs anyway.
+struct ChangeLog<Entry: Sendable & Hashable>: Sendable {
+    static var capacity: Int { 4096 }
 
     /// Identifies one listing: logs of different listings cannot be compared.
-    let listing = ChangeLog.nextListing.wrappingAdd(1, ordering: .relaxed).oldValue
-    private static let nextListing = Atomic<Int>(0)
+    let listing = ChangeLogListing.next()
 
-    /// Changes newer than `complete`, with their resource versions, oldest first.
-    private var entries: [(rv: Int64, change: Change)] = []
+    /// Entries newer than `complete`, with their resource versions, oldest first.
+    private var entries: [(rv: Int64, entry: Entry)] = []
     /// Every change newer than this version is in `entries`.
     private var complete: Int64 = -1
 
-    mutating func append(_ change: Change, at rv: Int64) {
-        if entries.count >= ChangeLog.capacity {
+    mutating func append(_ entry: Entry, at rv: Int64) {
+        if entries.count >= Self.capacity {
             entries.removeAll(keepingCapacity: true)
             complete = rv
             return
         }
-        entries.append((rv, change))
+        entries.append((rv, entry))
     }
 
-    /// The changes after `rv` of the same listing, or nil when they are no longer all known.
-    func since(_ rv: Int64, listing: Int) -> [Change]? {
+    /// The entries after `rv` of the same listing, or nil when they are no longer all known.
+    func since(_ rv: Int64, listing: Int) -> [Entry]? {
         guard listing == self.listing, rv >= complete else { return nil }
-        var out: [Change] = []
+        var out: [Entry] = []
         for e in entries.reversed() {
             if e.rv <= rv { break }
-            out.append(e.change)
+            out.append(e.entry)
         }
         return out.reversed()
     }
+}
+
+enum ChangeLogListing {
+    private static let counter = Atomic<Int>(0)
+    static func next() -> Int { counter.wrappingAdd(1, ordering: .relaxed).oldValue }
+}
+
+/// A change that can move routes or certificates.
+enum RoutingChange: Sendable, Hashable {
+    /// An Ingress's routing fields.
+    case ingress(IngressRef)
+    case ingressClass
+    /// A Service, or the EndpointSlices or Endpoints of the service at this key.
+    case service(NamespacedName)
+    case secret(NamespacedName)
 }
 
 /// What routing reads of an Ingress. Equal records route the same.

@@ -76,17 +76,16 @@ public struct RouteTableBuilder {
         }
         var dirtyIngresses = Set<IngressRef>()
         var dirtyServices = Set<NamespacedName>()
-        var status = Set<IngressRef>()
         var secretsChanged = false
         for change in changes {
             switch change {
-            case .ingress(let ref): dirtyIngresses.insert(ref); status.insert(ref)
-            case .ingressStatus(let ref): status.insert(ref)
+            case .ingress(let ref): dirtyIngresses.insert(ref)
             case .service(let key): dirtyServices.insert(key)
             case .secret: secretsChanged = true
             case .ingressClass: break
             }
         }
+        let status = inputs.statusChanges.since(previous.resourceVersion, listing: previous.statusChanges.listing).map { dirtyIngresses.union($0) }
         guard !dirtyIngresses.isEmpty || !dirtyServices.isEmpty else {
             self.previous = inputs
             return Update(table: table, routesChanged: false, certificatesChanged: secretsChanged, statusToCheck: status)

@@ -91,13 +91,18 @@ public final class IngressService: ServiceLifecycle.Service, Sendable {
                 }
             }
             defer { flusher.cancel() }
+            // Status goes to the store on a task of its own: routing never waits for it (10,000
+            // writes when the controller starts with 10,000 Ingresses).
+            let reporter = configuration.statusAddress.flatMap { address in
+                store.map { IngressStatusReporter(store: $0, address: address, logger: logger) }
+            }
+            let reporting = Task { await reporter?.run() }
+            defer { reporting.cancel() }
             var builder = RouteTableBuilder(settings: configuration.classSettings)
             var reported = Set<String>()
-            var statusRetries = Set<IngressRef>()
             for await inputs in informer.snapshots().cancelOnGracefulShutdown() {
                 let update = apply(inputs, builder: &builder, defaultCertificate: defaultCertificate, reported: &reported)
-                statusRetries = await updateStatus(update.table, inputs: inputs,
-                                                   checking: update.statusToCheck.map { $0.union(statusRetries) })
+                reporter?.submit(update.table, inputs, checking: update.statusToCheck)
             }
         } catch {
             await server.closeListeners()
@@ -141,36 +146,6 @@ public final class IngressService: ServiceLifecycle.Service, Sendable {
             "ingress.rules": "\(routes.routeCount)", "ingress.build": "\(ContinuousClock.now - started)",
         ])
         return update
-    }
-
-    /// Sets our address on handled Ingresses and removes it from Ingresses we no longer handle,
-    /// for the Ingresses in `checking` (nil: all). Returns the ones whose write failed, to try again.
-    private func updateStatus(_ table: RouteTable, inputs: RouteInputs, checking: Set<IngressRef>?) async -> Set<IngressRef> {
-        guard let store, let address = configuration.statusAddress, !address.isEmpty else { return [] }
-        let entry = IPAddress(address) != nil ? LoadBalancerStatus.Ingress(ip: address) : LoadBalancerStatus.Ingress(hostname: address)
-        var failed = Set<IngressRef>()
-        for ref in checking ?? Set(inputs.ingresses.keys) where inputs.ingresses[ref] != nil {
-            let current = inputs.ingressStatus[ref] ?? []
-            let desired: [LoadBalancerStatus.Ingress]
-            if table.handles(ref) {
-                desired = [entry]
-            } else if current.contains(entry) {
-                desired = current.filter { $0 != entry }
-            } else {
-                continue
-            }
-            guard current != desired else { continue }
-            do {
-                let key = ObjectKey(type: Ingress.resourceType, namespace: ref.namespace, name: ref.name)
-                guard var ingress = try await store.get(key)?.decode(Ingress.self) else { continue }
-                ingress.status.loadBalancer.ingress = desired.isEmpty ? nil : desired
-                _ = try await store.updateStatus(Object(ingress))
-            } catch {
-                failed.insert(ref)
-                logger.debug("ingress status update failed", metadata: ["k8s.namespace": "\(ref.namespace)", "k8s.name": "\(ref.name)", "error": "\(error)"])
-            }
-        }
-        return failed
     }
 
     /// Creates kplane's IngressClass when missing; it is the default class when no other exists.
