@@ -8,26 +8,14 @@ import KubeModel
 /// a JSON tree only when asked for (components read typed values; raw objects are wanted only
 /// to write back): a tree costs about four times its text in memory.
 public struct CacheSnapshot: InformerState {
-    /// What a snapshot keeps of each object.
-    public enum Retention: Sendable {
-        /// Its JSON text and its typed value: `object(_:)` works, for components that write
-        /// objects back.
-        case objects
-        /// Only its typed value, without the `kubectl.kubernetes.io/last-applied-configuration`
-        /// annotation (a copy of the whole manifest): for components that only read, about half
-        /// the memory. `object(_:)` returns nil.
-        case typedValues
-    }
-
     struct Entry: Sendable {
-        var json: Data?
+        var json: Data
         var typed: (any Resource)?
 
         /// The JSON tree again (the text was written from a valid object, so this succeeds).
-        var object: Object? { json.flatMap { try? JSONValue.parse($0) }.flatMap { try? Object(json: $0) } }
+        var object: Object? { (try? JSONValue.parse(json)).flatMap { try? Object(json: $0) } }
     }
 
-    public let retention: Retention
     public internal(set) var resourceVersion: Int64
     /// False until the first full list has been read.
     public internal(set) var isSynced: Bool
@@ -36,13 +24,8 @@ public struct CacheSnapshot: InformerState {
     var revisions: [ResourceType: Int64] = [:]
 
     public init(resourceVersion: Int64, isSynced: Bool) {
-        self.init(resourceVersion: resourceVersion, isSynced: isSynced, retention: .objects)
-    }
-
-    public init(resourceVersion: Int64, isSynced: Bool, retention: Retention) {
         self.resourceVersion = resourceVersion
         self.isSynced = isSynced
-        self.retention = retention
         entries = [:]
     }
 
@@ -61,18 +44,7 @@ public struct CacheSnapshot: InformerState {
     }
 
     mutating func upsert(_ object: Object) {
-        let entry: Entry
-        switch retention {
-        case .objects:
-            entry = Entry(json: object.json.jsonData(), typed: Scheme.decode(object))
-        case .typedValues:
-            var typed = Scheme.decode(object)
-            if typed?.metadata.annotations?[APIServer.lastAppliedAnnotation] != nil {
-                typed?.metadata.annotations?[APIServer.lastAppliedAnnotation] = nil
-                if typed?.metadata.annotations?.isEmpty == true { typed?.metadata.annotations = nil }
-            }
-            entry = Entry(json: nil, typed: typed)
-        }
+        let entry = Entry(json: object.json.jsonData(), typed: Scheme.decode(object))
         entries[object.type, default: [:]][object.key] = entry
         revisions[object.type] = resourceVersion
     }

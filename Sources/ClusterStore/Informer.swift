@@ -19,15 +19,6 @@ public protocol InformerState: Sendable {
 /// The shared informer cache of `kplane up`: whole objects of many kinds.
 public typealias ClusterCache = Informer<CacheSnapshot>
 
-extension Informer where State == CacheSnapshot {
-    /// A cache keeping `retention` of each object.
-    public convenience init(store: any Store, types: [ResourceType], logger: Logger, retention: CacheSnapshot.Retention) {
-        self.init(store: store, types: types, logger: logger) {
-            CacheSnapshot(resourceVersion: $0, isSynced: $1, retention: retention)
-        }
-    }
-}
-
 /// The informer: lists some kinds, then watches them, keeping a `State` current. Consumers
 /// either read `snapshot` or iterate `snapshots()`, which always yields the newest state and
 /// drops intermediate ones (so a burst of changes costs one render).
