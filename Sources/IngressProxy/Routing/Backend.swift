@@ -9,8 +9,8 @@ public final class Endpoint: Sendable {
     public let ready: Bool
     /// `ip:port`, `[ip]:port` for IPv6: the pool key and the access log's upstream.
     public let hostPort: String
-    /// Stable opaque value for the affinity cookie.
-    public let affinityKey: String
+    /// FNV-1a of `hostPort`: a stable affinity cookie value that does not reveal the pod address.
+    let affinityHash: UInt64
     let inFlight = Atomic<Int>(0)
 
     public init(address: String, port: Int, ready: Bool = true) {
@@ -18,14 +18,14 @@ public final class Endpoint: Sendable {
         self.port = port
         self.ready = ready
         self.hostPort = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
-        self.affinityKey = Endpoint.fnv1a(hostPort)
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in hostPort.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        self.affinityHash = h
     }
 
-    /// FNV-1a, hex: a stable cookie value that does not reveal the pod address.
-    static func fnv1a(_ s: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        let hex = String(h, radix: 16)
+    /// The affinity cookie value: `affinityHash` as 16 hex digits.
+    public var affinityKey: String {
+        let hex = String(affinityHash, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
@@ -68,7 +68,8 @@ public final class Backend: Sendable {
     public func pick(_ policy: IngressAnnotations.LoadBalancing, affinity: String? = nil, excluding: [Endpoint] = []) -> Endpoint? {
         let count = endpoints.count
         guard count > 0 else { return nil }
-        if let affinity, let hit = endpoints.first(where: { $0.affinityKey == affinity }), !excluding.contains(where: { $0 === hit }) {
+        if let affinity, affinity.utf8.count == 16, let wanted = UInt64(affinity, radix: 16),
+           let hit = endpoints.first(where: { $0.affinityHash == wanted }), !excluding.contains(where: { $0 === hit }) {
             return hit
         }
         switch policy {

@@ -24,6 +24,8 @@ public struct RouteInputs: InformerState {
     private var sliceOwners: [NamespacedName: String] = [:]
     private(set) var endpoints: [NamespacedName: EndpointsRecord] = [:]
     private(set) var secrets: [NamespacedName: SecretRecord] = [:]
+    /// One copy of each distinct list of ports: most services and slices have the same few.
+    private var portLists: Set<[PortRecord]> = []
     /// What changed, newest last: routing apart from status, so that a burst of status writes
     /// (10,000 when the controller starts) never costs a full rebuild.
     private(set) var changes = ChangeLog<RoutingChange>()
@@ -79,13 +81,16 @@ public struct RouteInputs: InformerState {
                 changes.append(.ingressClass, at: rv)
             }
         case Service.resourceType:
-            let record = (typed as? Service).map(ServiceRecord.init)
+            var record = (typed as? Service).map(ServiceRecord.init)
+            if let ports = record?.ports { record?.ports = intern(ports) }
             if services[key] != record {
                 services[key] = record
                 changes.append(.service(key), at: rv)
             }
         case EndpointSlice.resourceType:
-            setSlice(key, (typed as? EndpointSlice).flatMap { s in s.serviceName.map { ($0, SliceRecord(s)) } }, at: rv)
+            var new = (typed as? EndpointSlice).flatMap { s in s.serviceName.map { (service: $0, record: SliceRecord(s)) } }
+            if let ports = new?.record.ports { new?.record.ports = intern(ports) }
+            setSlice(key, new, at: rv)
         case Endpoints.resourceType:
             let record = (typed as? Endpoints).map(EndpointsRecord.init)
             if endpoints[key] != record {
@@ -101,6 +106,14 @@ public struct RouteInputs: InformerState {
         default:
             break
         }
+    }
+
+    /// The shared copy of a list of ports.
+    private mutating func intern(_ ports: [PortRecord]) -> [PortRecord] {
+        if portLists.count > 2 * (services.count + sliceOwners.count) + 64 {
+            portLists = Set(services.values.map(\.ports) + slices.values.flatMap { $0.map(\.ports) })
+        }
+        return portLists.insert(ports).memberAfterInsert
     }
 
     /// Files a slice under its service (nil: forgets it), keeping each service's slices sorted by name.
@@ -173,8 +186,9 @@ enum RoutingChange: Sendable, Hashable {
     case secret(NamespacedName)
 }
 
-/// What routing reads of an Ingress. Equal records route the same.
-struct IngressRecord: Sendable, Hashable {
+/// What routing reads of an Ingress. Equal records route the same. A class: dictionaries of
+/// records stay small (a record is about 300 bytes), so copying one costs little.
+final class IngressRecord: Sendable, Equatable {
     /// `metadata.creationTimestamp` ("~" when unset: after every timestamp), for "oldest wins".
     let created: String
     let deleting: Bool
@@ -182,6 +196,7 @@ struct IngressRecord: Sendable, Hashable {
     let legacyClass: String?
     let options: IngressAnnotations
     let annotationProblems: [IngressAnnotations.Problem]
+    /// The spec, with valid rule and TLS hosts in lower case (routes share these strings).
     let spec: Ingress.Spec
 
     init(_ ingress: Ingress) {
@@ -189,7 +204,23 @@ struct IngressRecord: Sendable, Hashable {
         deleting = ingress.metadata.deletionTimestamp != nil
         legacyClass = ingress.annotations[Ingress.classAnnotation]
         (options, annotationProblems) = IngressAnnotations.parse(ingress.annotations)
-        spec = ingress.spec
+        var spec = ingress.spec
+        func lower(_ host: String) -> String {
+            let l = host.lowercased()
+            return RouteTable.isValidRuleHost(l) ? l : host
+        }
+        for i in (spec.rules ?? []).indices {
+            if let h = spec.rules![i].host, h.utf8.contains(where: { (0x41...0x5A).contains($0) }) { spec.rules![i].host = lower(h) }
+        }
+        for i in (spec.tls ?? []).indices {
+            spec.tls![i].hosts = spec.tls![i].hosts?.map { $0.lowercased() }
+        }
+        self.spec = spec
+    }
+
+    static func == (a: IngressRecord, b: IngressRecord) -> Bool {
+        a.created == b.created && a.deleting == b.deleting && a.legacyClass == b.legacyClass && a.options == b.options
+            && a.annotationProblems == b.annotationProblems && a.spec == b.spec
     }
 }
 
@@ -215,7 +246,7 @@ struct PortRecord: Sendable, Hashable {
 /// What routing reads of a Service.
 struct ServiceRecord: Sendable, Hashable {
     let isExternalName: Bool
-    let ports: [PortRecord]
+    var ports: [PortRecord]
 
     init(_ svc: Service) {
         isExternalName = svc.type == .externalName
@@ -234,7 +265,7 @@ struct SliceRecord: Sendable, Hashable {
     let name: String
     /// False for FQDN slices, which kplane does not proxy to.
     let isIP: Bool
-    let ports: [PortRecord]
+    var ports: [PortRecord]
     let addresses: [Address]
 
     init(_ slice: EndpointSlice) {

@@ -165,7 +165,7 @@ public struct RouteTableBuilder {
         if record.spec.defaultBackend != nil { withDefault.insert(ref) }
         var problems = record.annotationProblems.map { RouteProblem(.annotation, ref, $0.description) }
         for (ri, rule) in (record.spec.rules ?? []).enumerated() {
-            if let h = rule.host, !h.isEmpty, !RouteTable.isValidRuleHost(h.lowercased()) {
+            if let h = rule.host, !h.isEmpty, !RouteTable.isValidRuleHost(h) {
                 problems.append(RouteProblem(.invalid, ref, "rule \(ri): invalid host \"\(h)\", rule ignored"))
             }
         }
@@ -197,11 +197,11 @@ public struct RouteTableBuilder {
         return keys
     }
 
-    /// A rule's host, lowercased; "" for a rule without host (nil inside the optional); nil when invalid.
+    /// A rule's host (records keep valid hosts in lower case); `.some(nil)` for a rule without
+    /// host; nil when invalid.
     static func ruleHost(_ rule: Ingress.Rule) -> String?? {
         guard let h = rule.host, !h.isEmpty else { return .some(nil) }
-        let lower = h.lowercased()
-        return RouteTable.isValidRuleHost(lower) ? .some(lower) : nil
+        return RouteTable.isValidRuleHost(h) ? .some(h) : nil
     }
 
     private func services(_ record: IngressRecord, namespace: String) -> Set<NamespacedName> {
@@ -243,7 +243,7 @@ public struct RouteTableBuilder {
         for (ref, ing) in RouteTableBuilder.oldestFirst(withTLS, inputs) {
             let ruleHosts = (ing.spec.rules ?? []).compactMap { $0.host?.lowercased() }.filter { !$0.isEmpty }
             for (i, tls) in (ing.spec.tls ?? []).enumerated() {
-                let hosts = (tls.hosts ?? []).isEmpty ? ruleHosts : (tls.hosts ?? []).map { $0.lowercased() }
+                let hosts = (tls.hosts ?? []).isEmpty ? ruleHosts : tls.hosts ?? []
                 let secret = (tls.secretName ?? "").isEmpty ? nil : tls.secretName
                 for host in hosts {
                     guard RouteTable.isValidRuleHost(host) else {
