@@ -15,6 +15,8 @@ public final class SQLiteStore: Store {
     static let pollInterval: Duration = .milliseconds(20)
     /// Events the watch poller reads at a time.
     static let pollPage = 256
+    /// How many milliseconds the poller waits at most for watchers to take a page.
+    static let backlogWaits = 100
     /// How long after the last write the connections give back their page caches.
     static let releaseAfter: Duration = .seconds(1)
 
@@ -248,12 +250,17 @@ public final class SQLiteStore: Store {
                     guard let self else { return }
                     // A page at a time, letting watchers take each before the next is read: a
                     // burst of 10,000 writes read at once held 10,000 parsed objects (40 MB), and
-                    // the allocator kept that memory long after.
-                    while self.hub.subscriberCount > 0, !Task.isCancelled,
-                          let events = try? self.events(after: self.hub.lastPublished, upTo: nil, limit: SQLiteStore.pollPage),
-                          !events.isEmpty {
+                    // the allocator kept that memory long after. A watcher that takes nothing
+                    // for a while does not stop the others.
+                    while self.hub.subscriberCount > 0, !Task.isCancelled {
+                        var waited = 0
+                        while self.hub.largestBacklog >= SQLiteStore.pollPage, waited < SQLiteStore.backlogWaits {
+                            try? await Task.sleep(for: .milliseconds(1))
+                            waited += 1
+                        }
+                        guard let events = try? self.events(after: self.hub.lastPublished, upTo: nil, limit: SQLiteStore.pollPage),
+                              !events.isEmpty else { break }
                         self.hub.publish(events)
-                        await Task.yield()
                     }
                     self.releaseMemoryWhenIdle()
                     try? await Task.sleep(for: SQLiteStore.pollInterval)

@@ -10,6 +10,12 @@ final class WatchHub: Sendable {
         /// may publish events this subscriber's start already covers.
         var after: Int64
         var continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation
+        var backlog: Backlog
+    }
+
+    /// Events sent to one watcher and not yet taken by it.
+    final class Backlog: Sendable {
+        let count = Atomic<Int>(0)
     }
 
     private struct State {
@@ -26,6 +32,9 @@ final class WatchHub: Sendable {
 
     var lastPublished: Int64 { state.withLock { $0.lastPublished } }
     var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+    /// The most events any watcher has been sent and not yet taken: a store that reads events
+    /// in pages (SQLite's poller) waits for it to fall before parsing the next page.
+    var largestBacklog: Int { state.withLock { $0.subscribers.values.map { $0.backlog.count.load(ordering: .relaxed) }.max() ?? 0 } }
 
     /// Delivers events (in resourceVersion order) to every interested watcher.
     func publish(_ events: [WatchEvent]) {
@@ -33,6 +42,7 @@ final class WatchHub: Sendable {
         state.withLock { state in
             for event in events where event.resourceVersion > state.lastPublished {
                 for sub in state.subscribers.values where sub.types.contains(event.object.type) && event.resourceVersion > sub.after {
+                    sub.backlog.count.add(1, ordering: .relaxed)
                     sub.continuation.yield(event)
                 }
                 state.lastPublished = event.resourceVersion
@@ -48,10 +58,12 @@ final class WatchHub: Sendable {
         backlog: (Int64, Int64) throws -> [WatchEvent]
     ) -> AsyncThrowingStream<WatchEvent, any Error> {
         let (stream, continuation) = AsyncThrowingStream<WatchEvent, any Error>.makeStream()
+        let sent = Backlog()
         let id: Int? = state.withLock { state in
             if resourceVersion < state.lastPublished {
                 do {
                     for event in try backlog(resourceVersion, state.lastPublished) where types.contains(event.object.type) {
+                        sent.count.add(1, ordering: .relaxed)
                         continuation.yield(event)
                     }
                 } catch {
@@ -61,7 +73,7 @@ final class WatchHub: Sendable {
             }
             let id = state.nextID
             state.nextID += 1
-            state.subscribers[id] = Subscriber(types: types, after: resourceVersion, continuation: continuation)
+            state.subscribers[id] = Subscriber(types: types, after: resourceVersion, continuation: continuation, backlog: sent)
             return id
         }
         if let id {
@@ -69,6 +81,25 @@ final class WatchHub: Sendable {
                 self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
             }
         }
-        return stream
+        let taker = Taker(stream.makeAsyncIterator(), sent)
+        return AsyncThrowingStream { try await taker.next() }
+    }
+
+    /// Takes events from a watcher's stream, counting them off its backlog.
+    private final class Taker: @unchecked Sendable {
+        // Unchecked: only the watch stream's one consumer calls `next`, one call at a time.
+        private var iterator: AsyncThrowingStream<WatchEvent, any Error>.AsyncIterator
+        private let backlog: Backlog
+
+        init(_ iterator: AsyncThrowingStream<WatchEvent, any Error>.AsyncIterator, _ backlog: Backlog) {
+            self.iterator = iterator
+            self.backlog = backlog
+        }
+
+        func next() async throws -> WatchEvent? {
+            let event = try await iterator.next()
+            if event != nil { backlog.count.subtract(1, ordering: .relaxed) }
+            return event
+        }
     }
 }
