@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HostSystem
 import KubeModel
 import Synchronization
 
@@ -238,7 +239,11 @@ public final class SQLiteStore: Store {
             last = nil
             return true
         }
-        if idle { pool.releaseMemoryEventually() }
+        if idle {
+            pool.releaseMemoryEventually()
+            // The pages freed are worth giving back to the system too.
+            HostMemory.requestTrim()
+        }
     }
 
     /// One background task per store notices new events (from any process) and publishes them.
