@@ -28,7 +28,7 @@ struct RouteTableBuilderTests {
         #expect(incremental > 100)
     }
 
-    @Test func statusWritesAndUnrelatedChangesRebuildNothing() {
+    @Test func statusWritesSecretsAndUnusedServicesRebuildNoRoutes() {
         let objects = Fixtures.objects(Fixtures.kplaneClass + Fixtures.service("web") + RouteTableBuildTests.ingress("a"))
         var inputs = RouteInputs(objects: objects)
         var builder = RouteTableBuilder()
@@ -48,6 +48,14 @@ struct RouteTableBuilderTests {
         let secretOnly = builder.update(inputs)
         #expect(!secretOnly.routesChanged && secretOnly.certificatesChanged)
         #expect(Fixtures.serviceFor(secretOnly.table, host: "app.example", path: "/") == "web")
+
+        var unused = Service()
+        unused.metadata = ObjectMeta(name: "unused", namespace: "default")
+        unused.spec.ports = [Service.Port(name: "http", port: 80)]
+        inputs.apply(WatchEvent(kind: .added, object: Object(unused), resourceVersion: 4))
+        let unrelated = builder.update(inputs)
+        #expect(!unrelated.routesChanged && !unrelated.certificatesChanged)
+        #expect(unrelated.statusToCheck == [])
     }
 
     @Test func aNewListingRebuildsEverything() {

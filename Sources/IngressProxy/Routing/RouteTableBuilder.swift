@@ -94,6 +94,8 @@ public struct RouteTableBuilder {
         var dirtyGroups = Set<HostKey>()
         var tlsDirty = false
         var defaultDirty = false
+        /// Whether a handled Ingress came, went or changed (its own problems may have).
+        var handledChanged = false
         for key in dirtyServices {
             backends[key] = nil
             for ref in serviceUsers[key] ?? [] {
@@ -104,12 +106,14 @@ public struct RouteTableBuilder {
         }
         for ref in dirtyIngresses {
             if handled.contains(ref), let old = previous.ingresses[ref] {
+                handledChanged = true
                 forget(ref, old)
                 dirtyGroups.formUnion(hostKeys(old))
                 tlsDirty = tlsDirty || old.spec.tls?.isEmpty == false
                 defaultDirty = defaultDirty || old.spec.defaultBackend != nil
             }
             if let new = inputs.ingresses[ref], settings.handles(new, classes: inputs.classes) {
+                handledChanged = true
                 remember(ref, new)
                 dirtyGroups.formUnion(hostKeys(new))
                 tlsDirty = tlsDirty || new.spec.tls?.isEmpty == false
@@ -124,9 +128,13 @@ public struct RouteTableBuilder {
             }
         }
         if defaultDirty { assignDefault(inputs) }
+        self.previous = inputs
+        guard handledChanged || tlsDirty || defaultDirty || !dirtyGroups.isEmpty else {
+            // Services, slices or Ingresses no handled Ingress routes through.
+            return Update(table: table, routesChanged: false, certificatesChanged: secretsChanged, statusToCheck: status)
+        }
         let resolver = EndpointResolver(inputs: inputs)
         for key in dirtyGroups { rebuildGroup(key, inputs, resolver) }
-        self.previous = inputs
         table = makeTable()
         return Update(table: table, routesChanged: true, certificatesChanged: tlsDirty || secretsChanged, statusToCheck: status)
     }
