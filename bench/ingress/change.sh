@@ -21,37 +21,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 export KPLANE_STATE_DIR=$WORK/state
 
-python3 - "$N" "$WORK" <<'PY'
-import sys
-n, work = int(sys.argv[1]), sys.argv[2]
-def ep(a, i): return f"127.{a + 10}.{1 + i // 250}.{i % 250 + 1}"
-with open(f"{work}/rules.yaml", "w") as f:
-    for i in range(n):
-        f.write(f"""apiVersion: v1
-kind: Service
-metadata: {{name: svc-{i}, namespace: default}}
-spec: {{ports: [{{name: http, port: 80, targetPort: 8080}}]}}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {{name: svc-{i}-abc, namespace: default, labels: {{kubernetes.io/service-name: svc-{i}}}}}
-addressType: IPv4
-ports: [{{name: http, port: 8080, protocol: TCP}}]
-endpoints:
-- {{addresses: ["{ep(0, i)}"], conditions: {{ready: true}}}}
-- {{addresses: ["{ep(1, i)}"], conditions: {{ready: true}}}}
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {{name: ing-{i}, namespace: default}}
-spec:
-  ingressClassName: kplane
-  rules:
-  - host: host-{i}.example.com
-    http: {{paths: [{{path: /, pathType: Prefix, backend: {{service: {{name: svc-{i}, port: {{number: 80}}}}}}}}]}}
----
-""")
-PY
+python3 "$(dirname "$0")/rules.py" "$N" "$WORK"
 
 python3 -m http.server --bind 127.0.0.1 $((BASE+5)) > /dev/null 2>&1 & PIDS+=($!)
 "$KPLANE" up --components ingress --http-listen 127.0.0.1:$BASE --https-listen off --metrics-listen 127.0.0.1:$((BASE+2)) \
@@ -62,9 +32,12 @@ for _ in $(seq 1200); do
 done
 sleep ${SETTLE:-5}
 
-python3 - "$KPLANE" "$WORK" "$BASE" "$N" "$ROUNDS" <<'PY'
+python3 - "$KPLANE" "$WORK" "$BASE" "$N" "$ROUNDS" "$(dirname "$0")" <<'PY'
 import http.client, subprocess, sys, time
 kplane, work, base, n, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+sys.path.insert(0, sys.argv[6])
+sys.dont_write_bytecode = True
+from rules import endpoint_slice, rule
 
 def status(host):
     c = http.client.HTTPConnection("127.0.0.1", base, timeout=5)
@@ -88,16 +61,6 @@ def apply(yaml, host, done):
     t2 = time.monotonic()
     return (t2 - t1) * 1000, (t2 - t0) * 1000
 
-def slice_yaml(name, service, address, port):
-    return f"""apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {{name: {name}, namespace: default, labels: {{kubernetes.io/service-name: {service}}}}}
-addressType: IPv4
-ports: [{{name: http, port: {port}, protocol: TCP}}]
-endpoints:
-- {{addresses: ["{address}"], conditions: {{ready: true}}}}
-"""
-
 def report(what, times):
     done = [t for t in times if t]
     print(f"{what}: " + ", ".join(f"{a:.0f} ms ({b:.0f})" for a, b in done)
@@ -106,21 +69,7 @@ def report(what, times):
 new = []
 for r in range(rounds):
     i = n + r
-    yaml = f"""apiVersion: v1
-kind: Service
-metadata: {{name: svc-{i}, namespace: default}}
-spec: {{ports: [{{name: http, port: 80, targetPort: 8080}}]}}
----
-{slice_yaml(f"svc-{i}-abc", f"svc-{i}", f"127.20.0.{r + 1}", 8080)}---
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {{name: ing-{i}, namespace: default}}
-spec:
-  ingressClassName: kplane
-  rules:
-  - host: host-{i}.example.com
-    http: {{paths: [{{path: /, pathType: Prefix, backend: {{service: {{name: svc-{i}, port: {{number: 80}}}}}}}}]}}
-"""
+    yaml = rule(i, [f"127.20.0.{r + 1}"])
     new.append(apply(yaml, f"host-{i}.example.com", lambda s: s not in (0, 404)))
     time.sleep(1)
 report(f"new Ingress with {n} rules, ms after apply returned (from its start)", new)
@@ -128,7 +77,7 @@ report(f"new Ingress with {n} rules, ms after apply returned (from its start)", 
 moved = []
 for r in range(rounds):
     i = 17 * r + 3
-    moved.append(apply(slice_yaml(f"svc-{i}-abc", f"svc-{i}", "127.0.0.1", base + 5), f"host-{i}.example.com", lambda s: s == 200))
+    moved.append(apply(endpoint_slice(f"svc-{i}-abc", f"svc-{i}", ["127.0.0.1"], base + 5), f"host-{i}.example.com", lambda s: s == 200))
     time.sleep(1)
 report(f"endpoint change with {n} rules, ms after apply returned (from its start)", moved)
 PY

@@ -17,41 +17,7 @@ cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; 
 trap cleanup EXIT
 command -v nginx >/dev/null || { echo "missing nginx (apt-get install nginx-light)" >&2; exit 1; }
 
-python3 - "$N" "$WORK" <<'PY'
-import sys
-n, work = int(sys.argv[1]), sys.argv[2]
-def ep(a, i): return f"127.{a}.{1 + i // 250}.{i % 250 + 1}"
-with open(f"{work}/rules.yaml", "w") as f:
-    for i in range(n):
-        f.write(f"""apiVersion: v1
-kind: Service
-metadata: {{name: svc-{i}, namespace: default}}
-spec: {{ports: [{{name: http, port: 80, targetPort: 8080}}]}}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {{name: svc-{i}-abc, namespace: default, labels: {{kubernetes.io/service-name: svc-{i}}}}}
-addressType: IPv4
-ports: [{{name: http, port: 8080, protocol: TCP}}]
-endpoints:
-- {{addresses: ["{ep(0, i)}"], conditions: {{ready: true}}}}
-- {{addresses: ["{ep(1, i)}"], conditions: {{ready: true}}}}
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {{name: ing-{i}, namespace: default}}
-spec:
-  ingressClassName: kplane
-  rules:
-  - host: host-{i}.example.com
-    http: {{paths: [{{path: /, pathType: Prefix, backend: {{service: {{name: svc-{i}, port: {{number: 80}}}}}}}}]}}
----
-""")
-with open(f"{work}/servers.conf", "w") as f:
-    for i in range(n):
-        f.write(f"upstream svc{i} {{ server {ep(0, i)}:8080; server {ep(1, i)}:8080; keepalive 8; }}\n"
-                f"server {{ listen 127.0.0.1:PORT; server_name host-{i}.example.com; location / {{ proxy_pass http://svc{i}; }} }}\n")
-PY
+python3 "$(dirname "$0")/rules.py" "$N" "$WORK"
 sed -i "s/PORT/$((BASE+1))/" "$WORK/servers.conf"
 
 # Proportional set size of a process and its children (nginx's master and worker share the
