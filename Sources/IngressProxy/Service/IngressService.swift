@@ -14,7 +14,7 @@ public struct IngressConfiguration: Sendable {
     public var httpListen: (host: String, port: Int)?
     public var httpsListen: (host: String, port: Int)?
     public var classSettings = IngressClassSettings()
-    /// Written to `status.loadBalancer.ingress` of handled Ingresses (IP or hostname); nil: no status.
+    /// Written to `status.loadBalancer.ingress` of handled Ingresses (IP or hostname); nil or empty: no status.
     public var statusAddress: String?
     /// The certificate served when no Secret covers the SNI name.
     public var defaultCertificate: SelfSignedCertificate.PEMPair
@@ -93,9 +93,7 @@ public final class IngressService: ServiceLifecycle.Service, Sendable {
             defer { flusher.cancel() }
             // Status goes to the store on a task of its own: routing never waits for it (10,000
             // writes when the controller starts with 10,000 Ingresses).
-            let reporter = configuration.statusAddress.flatMap { address in
-                store.map { IngressStatusReporter(store: $0, address: address, logger: logger) }
-            }
+            let reporter = store.flatMap { IngressStatusReporter(store: $0, address: configuration.statusAddress, logger: logger) }
             let reporting = Task { await reporter?.run() }
             defer { reporting.cancel() }
             var builder = RouteTableBuilder(settings: configuration.classSettings)

@@ -20,8 +20,9 @@ final class IngressStatusReporter: Sendable {
     private let pending = Mutex<Request?>(nil)
     private let wake = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
-    /// `address` is an IP or a hostname.
-    init(store: any Store, address: String, logger: Logger) {
+    /// `address` is an IP or a hostname; nil or empty: no status is written (nil reporter).
+    init?(store: any Store, address: String?, logger: Logger) {
+        guard let address, !address.isEmpty else { return nil }
         self.store = store
         entry = IPAddress(address) != nil ? LoadBalancerStatus.Ingress(ip: address) : LoadBalancerStatus.Ingress(hostname: address)
         self.logger = logger
