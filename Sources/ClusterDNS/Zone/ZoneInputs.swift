@@ -21,7 +21,7 @@ public struct ZoneInputs: InformerState {
     /// One copy of each distinct list of service ports: most services have the same few, and a
     /// service record that allocates nothing of its own leaves no small blocks scattered
     /// through the heap once a burst of watch events has been freed.
-    private var portLists: Set<[PortEntry]> = []
+    private var portLists = Interner<[PortEntry]>()
 
     public init(resourceVersion: Int64, isSynced: Bool) {
         self.resourceVersion = resourceVersion
@@ -65,8 +65,7 @@ public struct ZoneInputs: InformerState {
         switch type {
         case Service.resourceType:
             guard var record = (typed as? Service).flatMap(ServiceRecord.init) else { return removeService(key) }
-            if portLists.count > 2 * services.count + 64 { portLists = Set(services.values.map(\.ports)) }
-            record.ports = portLists.insert(record.ports).memberAfterInsert
+            record.ports = portLists.intern(record.ports, liveCount: services.count) { services.values.map(\.ports) }
             if services.updateValue(record, forKey: key) == nil { serviceNamespaces[key.namespace, default: 0] += 1 }
         case EndpointSlice.resourceType:
             slices[key] = (typed as? EndpointSlice).flatMap(SliceRecord.init)

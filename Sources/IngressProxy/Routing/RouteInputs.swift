@@ -23,8 +23,9 @@ public struct RouteInputs: InformerState {
     private var sliceOwners: [NamespacedName: String] = [:]
     private(set) var endpoints: [NamespacedName: EndpointsRecord] = [:]
     private(set) var secrets: [NamespacedName: SecretRecord] = [:]
-    /// One copy of each distinct list of ports: most services and slices have the same few.
-    private var portLists: Set<[PortRecord]> = []
+    /// One copy of each distinct list of ports and of statuses.
+    private var portLists = Interner<[PortRecord]>()
+    private var statusLists = Interner<[LoadBalancerStatus.Ingress]>()
     /// What changed, newest last: routing apart from status, so that a burst of status writes
     /// (10,000 when the controller starts) never costs a full rebuild.
     private(set) var changes = ChangeLog<RoutingChange>()
@@ -68,7 +69,9 @@ public struct RouteInputs: InformerState {
                 ingresses[key] = record
                 changes.append(.ingress(key), at: rv)
             }
-            let status = ingress?.status.loadBalancer.ingress.flatMap { $0.isEmpty ? nil : $0 }
+            let status = ingress?.status.loadBalancer.ingress.flatMap { list in
+                list.isEmpty ? nil : statusLists.intern(list, liveCount: ingressStatus.count) { Array(ingressStatus.values) }
+            }
             if ingressStatus[key] != status {
                 ingressStatus[key] = status
                 statusChanges.append(key, at: rv)
@@ -109,10 +112,9 @@ public struct RouteInputs: InformerState {
 
     /// The shared copy of a list of ports.
     private mutating func intern(_ ports: [PortRecord]) -> [PortRecord] {
-        if portLists.count > 2 * (services.count + sliceOwners.count) + 64 {
-            portLists = Set(services.values.map(\.ports) + slices.values.flatMap { $0.map(\.ports) })
+        portLists.intern(ports, liveCount: services.count + sliceOwners.count) {
+            services.values.map(\.ports) + slices.values.flatMap { $0.map(\.ports) }
         }
-        return portLists.insert(ports).memberAfterInsert
     }
 
     /// Files a slice under its service (nil: forgets it), keeping each service's slices sorted by name.
