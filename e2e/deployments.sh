@@ -1,5 +1,8 @@
 # Deployments: scale 1 → 5 → 2, roll to a new template without going below maxUnavailable.
 . "$(dirname "$0")/lib.sh"
+# Each pod is ready once it has written its own file (pods share the node's /tmp, as
+# processes on one machine do; the files are removed at the end).
+trap 'rm -f /tmp/ready-web-*; cleanup' EXIT
 M=$KPLANE_STATE_DIR/manifests
 mkdir -p $M
 deployment() {
@@ -16,9 +19,9 @@ spec:
     spec:
       containers:
       - name: web
-        command: [sh, -c, "sleep 1; touch /tmp/ready-\$\$; exec sleep 3600"]
+        command: [sh, -c, "sleep 1; touch /tmp/ready-\$HOSTNAME; exec sleep 3600"]
         env: [{name: VERSION, value: "$2"}]
-        readinessProbe: {exec: {command: [sh, -c, "ls /tmp/ready-* >/dev/null 2>&1"]}, periodSeconds: 1}
+        readinessProbe: {exec: {command: [sh, -c, "test -f /tmp/ready-\$HOSTNAME"]}, periodSeconds: 1}
 YAML
 }
 # Waits until the watched manifest has been re-applied (replicas $1, VERSION $2).
