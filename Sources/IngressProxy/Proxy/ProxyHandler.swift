@@ -328,7 +328,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         guard let endpoint = route.backend.pick(policy, affinity: affinityCookie) else {
             return respond(.serviceUnavailable, "503 service unavailable: no endpoints\n")
         }
-        if let affinity = route.options.affinity, affinityCookie != endpoint.affinityKey {
+        if let affinity = route.options.affinity, affinityCookie.flatMap(Endpoint.affinityHash) != endpoint.affinityHash {
             var cookie = "\(affinity.name)=\(endpoint.affinityKey); Path=\(affinity.path ?? "/"); HttpOnly"
             if let age = affinity.maxAgeSeconds { cookie += "; Max-Age=\(age)" }
             if isTLS { cookie += "; Secure" }

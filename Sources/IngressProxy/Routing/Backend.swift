@@ -23,6 +23,11 @@ public final class Endpoint: Sendable {
         self.affinityHash = h
     }
 
+    /// The hash an affinity cookie value stands for, or nil when it is not one.
+    static func affinityHash(_ cookie: String) -> UInt64? {
+        cookie.utf8.count == 16 ? UInt64(cookie, radix: 16) : nil
+    }
+
     /// The affinity cookie value: `affinityHash` as 16 hex digits.
     public var affinityKey: String {
         let hex = String(affinityHash, radix: 16)
@@ -68,7 +73,7 @@ public final class Backend: Sendable {
     public func pick(_ policy: IngressAnnotations.LoadBalancing, affinity: String? = nil, excluding: [Endpoint] = []) -> Endpoint? {
         let count = endpoints.count
         guard count > 0 else { return nil }
-        if let affinity, affinity.utf8.count == 16, let wanted = UInt64(affinity, radix: 16),
+        if let wanted = affinity.flatMap(Endpoint.affinityHash),
            let hit = endpoints.first(where: { $0.affinityHash == wanted }), !excluding.contains(where: { $0 === hit }) {
             return hit
         }
