@@ -23,8 +23,6 @@ final class ProxyMetrics: Sendable {
     private let entries = Mutex<[Key: Entry]>([:])
     let upstreamConnectErrors = Counter(label: "kplane_ingress_upstream_connect_errors_total")
     let upstreamConnections = Counter(label: "kplane_ingress_upstream_connections_total")
-    let routeTableRules = Gauge(label: "kplane_ingress_route_rules")
-    let routeTableSwaps = Counter(label: "kplane_ingress_route_table_swaps_total")
 
     /// The metrics of one label set (connections keep the last one they used, so the registry
     /// lock is taken only when the labels change).

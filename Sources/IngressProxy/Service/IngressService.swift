@@ -46,6 +46,8 @@ public final class IngressService: ServiceLifecycle.Service, Sendable {
     private let accessLog: AccessLog?
     public let state = IngressState()
     private let certificateCache = CertificateCache()
+    private let routeRules = Gauge(label: "kplane_ingress_route_rules")
+    private let routeTableSwaps = Counter(label: "kplane_ingress_route_table_swaps_total")
     private let ready = AsyncStream<[SocketAddress]>.makeStream()
 
     /// `store` receives status updates and the IngressClass; nil leaves the store untouched.
@@ -126,8 +128,8 @@ public final class IngressService: ServiceLifecycle.Service, Sendable {
             ? CertificateTable.build(tlsHosts: routes.tlsHosts, secrets: inputs.secrets, defaultCertificate: defaultCertificate, cache: certificateCache)
             : nil
         state.swap(routes: routes, certificates: certificates)
-        Gauge(label: "kplane_ingress_route_rules").record(routes.routeCount)
-        Counter(label: "kplane_ingress_route_table_swaps_total").increment()
+        routeRules.record(routes.routeCount)
+        routeTableSwaps.increment()
         var now = Set<String>()
         for problem in routes.problems + (state.current.certificates?.problems ?? []) {
             let text = problem.description
