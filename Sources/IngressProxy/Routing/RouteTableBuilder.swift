@@ -107,15 +107,13 @@ public struct RouteTableBuilder {
         for ref in dirtyIngresses {
             if handled.contains(ref), let old = previous.ingresses[ref] {
                 handledChanged = true
-                forget(ref, old)
-                dirtyGroups.formUnion(hostKeys(old))
+                dirtyGroups.formUnion(forget(ref, old))
                 tlsDirty = tlsDirty || old.spec.tls?.isEmpty == false
                 defaultDirty = defaultDirty || old.spec.defaultBackend != nil
             }
             if let new = inputs.ingresses[ref], settings.handles(new, classes: inputs.classes) {
                 handledChanged = true
-                remember(ref, new)
-                dirtyGroups.formUnion(hostKeys(new))
+                dirtyGroups.formUnion(remember(ref, new))
                 tlsDirty = tlsDirty || new.spec.tls?.isEmpty == false
                 defaultDirty = defaultDirty || new.spec.defaultBackend != nil
             }
@@ -164,10 +162,13 @@ public struct RouteTableBuilder {
 
     // MARK: - Indexes
 
-    /// Files a handled Ingress under its hosts and services, and records its own problems.
-    private mutating func remember(_ ref: IngressRef, _ record: IngressRecord) {
+    /// Files a handled Ingress under its hosts and services, and records its own problems;
+    /// returns its hosts.
+    @discardableResult
+    private mutating func remember(_ ref: IngressRef, _ record: IngressRecord) -> Set<HostKey> {
         handled.insert(ref)
-        for key in hostKeys(record) { hostMembers[key, default: []].append(ref) }
+        let hosts = hostKeys(record)
+        for key in hosts { hostMembers[key, default: []].append(ref) }
         for service in services(record, namespace: ref.namespace) { serviceUsers[service, default: []].append(ref) }
         if record.spec.tls?.isEmpty == false { withTLS.insert(ref) }
         if record.spec.defaultBackend != nil { withDefault.insert(ref) }
@@ -178,11 +179,14 @@ public struct RouteTableBuilder {
             }
         }
         ingressProblems[ref] = problems.isEmpty ? nil : problems
+        return hosts
     }
 
-    private mutating func forget(_ ref: IngressRef, _ record: IngressRecord) {
+    /// Takes a handled Ingress out of the indexes; returns the hosts it was filed under.
+    private mutating func forget(_ ref: IngressRef, _ record: IngressRecord) -> Set<HostKey> {
         handled.remove(ref)
-        for key in hostKeys(record) {
+        let hosts = hostKeys(record)
+        for key in hosts {
             hostMembers[key]?.removeAll { $0 == ref }
             if hostMembers[key]?.isEmpty == true { hostMembers[key] = nil }
         }
@@ -193,6 +197,7 @@ public struct RouteTableBuilder {
         withTLS.remove(ref)
         withDefault.remove(ref)
         ingressProblems[ref] = nil
+        return hosts
     }
 
     /// The host groups an Ingress has rules for (invalid hosts are skipped).
