@@ -230,6 +230,25 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// Publishes the events logged since the last published one, a page at a time, letting
+    /// watchers take each before the next is read: a burst of 10,000 writes read at once held
+    /// 10,000 parsed objects (40 MB), and the allocator kept that memory long after. A watcher
+    /// that takes nothing for a while does not stop the others. True when the log was read to
+    /// its end.
+    private func publishNewEvents() async -> Bool {
+        while hub.subscriberCount > 0, !Task.isCancelled {
+            var waited = 0
+            while hub.largestBacklog >= SQLiteStore.pollPage, waited < SQLiteStore.backlogWaits {
+                try? await Task.sleep(for: .milliseconds(1))
+                waited += 1
+            }
+            guard let events = try? self.events(after: hub.lastPublished, upTo: nil, limit: SQLiteStore.pollPage) else { return false }
+            if events.isEmpty { return true }
+            hub.publish(events)
+        }
+        return false
+    }
+
     /// A large write (an apply of 10,000 objects, a controller's burst of status updates)
     /// leaves up to 64 MB of pages in the writer's cache: once writes have stopped for a while,
     /// the connections give them back (the OS keeps the file cached anyway).
@@ -250,23 +269,16 @@ public final class SQLiteStore: Store {
     private func startPolling() {
         poller.withLock { task in
             guard task == nil else { return }
+            let path = self.path
             task = Task { [weak self] in
+                let commits = SQLiteChangeDetector(path: path)
+                // Whether the last poll read the log to its end: if not (no watcher, an error),
+                // the next one reads on even when nothing was committed since.
+                var caughtUp = false
                 while !Task.isCancelled {
                     guard let self else { return }
-                    // A page at a time, letting watchers take each before the next is read: a
-                    // burst of 10,000 writes read at once held 10,000 parsed objects (40 MB), and
-                    // the allocator kept that memory long after. A watcher that takes nothing
-                    // for a while does not stop the others.
-                    while self.hub.subscriberCount > 0, !Task.isCancelled {
-                        var waited = 0
-                        while self.hub.largestBacklog >= SQLiteStore.pollPage, waited < SQLiteStore.backlogWaits {
-                            try? await Task.sleep(for: .milliseconds(1))
-                            waited += 1
-                        }
-                        guard let events = try? self.events(after: self.hub.lastPublished, upTo: nil, limit: SQLiteStore.pollPage),
-                              !events.isEmpty else { break }
-                        self.hub.publish(events)
-                    }
+                    let committed = commits?.changed() ?? true
+                    if committed || !caughtUp { caughtUp = await self.publishNewEvents() }
                     self.releaseMemoryWhenIdle()
                     try? await Task.sleep(for: SQLiteStore.pollInterval)
                 }
