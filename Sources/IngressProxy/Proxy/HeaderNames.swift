@@ -12,6 +12,8 @@ enum HeaderName: UInt8 {
         self = name.withUTF8 { HeaderName.classify($0) }
     }
 
+    init(_ name: UnsafeBufferPointer<UInt8>) { self = HeaderName.classify(name) }
+
     private static func classify(_ n: UnsafeBufferPointer<UInt8>) -> HeaderName {
         switch n.count {
         case 2: return is_(n, "te") ? .hopByHop : .other
@@ -54,8 +56,11 @@ enum HeaderName: UInt8 {
     }
 
     /// ASCII case-insensitive equality of two strings.
-    static func equal(_ a: some StringProtocol, _ b: some StringProtocol) -> Bool {
-        a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8) { x, y in
+    static func equal(_ a: some StringProtocol, _ b: some StringProtocol) -> Bool { equal(a.utf8, b.utf8) }
+
+    /// ASCII case-insensitive equality of two byte strings.
+    static func equal<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
+        a.count == b.count && a.elementsEqual(b) { x, y in
             x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= UInt8(ascii: "a") && (x | 0x20) <= UInt8(ascii: "z"))
         }
     }

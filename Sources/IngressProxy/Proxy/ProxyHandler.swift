@@ -94,6 +94,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     private var client = ""
     private var lastUpstreamActivity = NIODeadline.now()
     private var upstreamBlockedSince: NIODeadline?
+    /// The backend's response could not be parsed.
+    private var upstreamMalformed = false
 
     init(shared: ProxyShared, isTLS: Bool, listenPort: Int, http1: HTTP1ServerHandlers?) {
         self.shared = shared
@@ -201,14 +203,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         }
         var size = head.uri.utf8.count
         var hostHeader: String?
-        var hasUpgradeField = false
         var connection = ConnectionTokens()
         for (name, value) in head.headers {
             size += name.utf8.count + value.utf8.count + 4
             switch HeaderName(name) {
             case .host: if hostHeader == nil { hostHeader = value }
             case .connection: connection.add(value)
-            case .upgrade: hasUpgradeField = true
             default: break
             }
         }
@@ -247,9 +247,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             upstreamURI = route.upstreamPath(for: target.path) + (target.query.map { "?" + $0 } ?? "")
         }
         var headers = UpstreamRequestHead.Builder(
-            method: method, uri: upstreamURI, raw: method != .HEAD && !hasUpgradeField, allocator: context.channel.allocator,
-            capacity: size + upstreamURI.utf8.count - head.uri.utf8.count + client.utf8.count * 2 + rawHost.utf8.count + 200,
-            fields: head.headers.count + 7)
+            method: method, uri: upstreamURI, allocator: context.channel.allocator,
+            capacity: size + upstreamURI.utf8.count - head.uri.utf8.count + client.utf8.count * 2 + rawHost.utf8.count + 200)
         var incomingXFF: String?
         var incomingRequestID: String?
         var forwardedProto: String?, forwardedHost: String?, forwardedPort: String?
@@ -465,11 +464,11 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         }
     }
 
-    func upstreamHead(_ head: HTTPResponseHead) {
+    func upstreamHead(_ head: ResponseHead) {
         guard phase == .streaming, context != nil else { return }
-        if head.status.code < 200 && head.status != .switchingProtocols {
+        if head.status < 200 && head.status != 101 {
             // Interim answers (100 Continue for `Expect: 100-continue` uploads) pass through on HTTP/1.1.
-            if let raw = rawWriter, head.status == .continue {
+            if let raw = rawWriter, head.status == 100 {
                 var buffer = raw.channel.allocator.buffer(capacity: 32)
                 buffer.writeStaticString(clientVersion.minor == 0 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n")
                 raw.writeAndFlush(NIOAny(buffer), promise: nil)
@@ -478,18 +477,15 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         }
         responseStarted = true
         replay = nil
-        status = Int(head.status.code)
+        status = head.status
         lastUpstreamActivity = .now()
-        if isUpgrade && head.status == .switchingProtocols {
+        if isUpgrade && head.status == 101 {
             phase = .upgrading
             if let raw = rawWriter {
-                var buffer = raw.channel.allocator.buffer(capacity: 256)
-                ProxyHandler.writeStatusLine(&buffer, version: clientVersion, status: head.status)
-                for (name, value) in head.headers {
-                    switch HeaderName(name) {
-                    case .contentLength, .transferEncoding: continue
-                    default: ProxyHandler.writeField(&buffer, name, value)
-                    }
+                var buffer = raw.channel.allocator.buffer(capacity: head.block.readableBytes + 32)
+                ProxyHandler.writeStatusLine(&buffer, version: clientVersion, head: head)
+                for field in head.fields where field.kind != .contentLength && field.kind != .transferEncoding {
+                    ProxyHandler.writeField(&buffer, field, of: head)
                 }
                 buffer.writeStaticString("\r\n")
                 raw.write(NIOAny(buffer), promise: nil)
@@ -497,35 +493,21 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             }
             return
         }
-        upstreamKeepAlive = head.isKeepAlive
-        var connection = ConnectionTokens()
-        var size = 64
-        for (name, value) in head.headers {
-            size += name.utf8.count + value.utf8.count + 4
-            if HeaderName(name) == .connection { connection.add(value) }
-        }
-        guard let raw = rawWriter else { return relayHeadAsParts(head, connection: connection) }
+        upstreamKeepAlive = head.keepAlive
+        guard let raw = rawWriter else { return relayHeadAsParts(head) }
 
-        // HTTP/1: the head is written here as one buffer, below the response encoder.
-        var buffer = raw.channel.allocator.buffer(capacity: size + (setCookie?.utf8.count ?? 0) + 48)
-        ProxyHandler.writeStatusLine(&buffer, version: clientVersion, status: head.status)
-        var hasLength = false
-        for (name, value) in head.headers {
-            switch HeaderName(name) {
-            case .connection, .hopByHop, .transferEncoding, .upgrade:
-                continue
-            case .contentLength:
-                hasLength = true
-            default:
-                if connection.lists(name) { continue }
-            }
-            ProxyHandler.writeField(&buffer, name, value)
+        // HTTP/1: the head is written here as one buffer, below the response encoder, copying
+        // the backend's fields as they came.
+        var buffer = raw.channel.allocator.buffer(capacity: head.block.readableBytes + (setCookie?.utf8.count ?? 0) + 64)
+        ProxyHandler.writeStatusLine(&buffer, version: clientVersion, head: head)
+        for field in head.fields where !head.isHopByHop(field) {
+            ProxyHandler.writeField(&buffer, field, of: head)
         }
         if let setCookie { ProxyHandler.writeField(&buffer, "set-cookie", setCookie) }
-        let hasBody = method != .HEAD && head.status.mayHaveResponseBody
+        let hasBody = method != .HEAD && head.mayHaveBody
         chunkedOut = false
-        if hasBody && !hasLength {
-            // The backend's framing (chunked or until close) was decoded away: re-frame.
+        if hasBody && head.contentLength == nil {
+            // The backend's framing (chunked or until close) is taken off: re-frame.
             if clientVersion.minor >= 1 {
                 chunkedOut = true
                 buffer.writeStaticString("transfer-encoding: chunked\r\n")
@@ -545,32 +527,39 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     }
 
     /// HTTP/2 streams: the head goes through the stream's codec as an `HTTPResponseHead`.
-    private func relayHeadAsParts(_ head: HTTPResponseHead, connection: ConnectionTokens) {
+    private func relayHeadAsParts(_ head: ResponseHead) {
         guard let context else { return }
         var headers = HTTPHeaders()
-        headers.reserveCapacity(head.headers.count + 1)
-        for (name, value) in head.headers {
-            switch HeaderName(name) {
-            case .connection, .hopByHop, .transferEncoding, .upgrade:
-                continue
-            default:
-                if connection.lists(name) { continue }
-            }
-            headers.add(name: name, value: value)
+        headers.reserveCapacity(head.fields.count + 1)
+        for field in head.fields where !head.isHopByHop(field) {
+            headers.add(name: head.string(field.name), value: head.string(field.value))
         }
         if let setCookie { headers.add(name: "set-cookie", value: setCookie) }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http2, status: head.status, headers: headers))), promise: nil)
+        let status = HTTPResponseStatus(statusCode: head.status, reasonPhrase: head.string(head.reason))
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http2, status: status, headers: headers))), promise: nil)
         clientUnflushed = true
     }
 
-    static func writeStatusLine(_ buffer: inout ByteBuffer, version: HTTPVersion, status: HTTPResponseStatus) {
+    /// The status line for the client: its HTTP version, the backend's status and reason.
+    static func writeStatusLine(_ buffer: inout ByteBuffer, version: HTTPVersion, head: ResponseHead) {
         buffer.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        let code = Int(status.code)
+        writeStatusCode(&buffer, head.status)
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeBytes(head.bytes(head.reason))
+        buffer.writeStaticString("\r\n")
+    }
+
+    static func writeStatusCode(_ buffer: inout ByteBuffer, _ code: Int) {
         buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code / 100 % 10))
         buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code / 10 % 10))
         buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code % 10))
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeString(status.reasonPhrase)
+    }
+
+    /// Copies one of the backend's fields.
+    static func writeField(_ buffer: inout ByteBuffer, _ field: ResponseHead.Field, of head: ResponseHead) {
+        buffer.writeBytes(head.bytes(field.name))
+        buffer.writeStaticString(": ")
+        buffer.writeBytes(head.bytes(field.value))
         buffer.writeStaticString("\r\n")
     }
 
@@ -651,12 +640,17 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         if !writable { armWatchdog() }
     }
 
+    func upstreamFailed(_ error: any Error) {
+        shared.logger.debug("upstream response malformed", metadata: ["ingress.upstream": "\(endpoint?.hostPort ?? "")", "error": "\(error)"])
+        upstreamMalformed = true
+    }
+
     func upstreamClosed() {
         guard phase == .streaming || phase == .upgrading, let context else { return }
         let wasReused = upstream?.reused ?? false
         detachUpstream()
         if !responseStarted {
-            if wasReused, attempts < 4, let replay, let endpoint {
+            if wasReused, !upstreamMalformed, attempts < 4, let replay, let endpoint {
                 // A pooled keep-alive connection that the backend had already closed.
                 // `replay` holds the body parts sent so far; the head is sent again on connect.
                 pending = replay
@@ -666,7 +660,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
                 tried.removeAll { $0 === endpoint }
                 return connect(to: endpoint, context: context)
             }
-            return respond(.badGateway, "502 bad gateway: the backend closed the connection\n")
+            return respond(.badGateway, upstreamMalformed ? "502 bad gateway: the backend's response is not valid HTTP/1\n"
+                                                          : "502 bad gateway: the backend closed the connection\n")
         }
         // Mid-response: the client cannot be told cleanly, so its connection (or stream) ends.
         keepAlive = false
@@ -696,18 +691,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         requestEnded = true
         logExchange()
         let (clientGlue, upstreamGlue) = GlueHandler.matchedPair()
-        let upstreamPipeline = upstreamChannel.pipeline.syncOperations
         do {
-            upstream.delegate = nil
             endpoint?.inFlight.wrappingSubtract(1, ordering: .relaxed)
             self.upstream = nil
-            let decoder = try upstreamPipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self)
-            try upstreamPipeline.addHandler(upstreamGlue, position: .after(decoder))
-            let encoder = try upstreamPipeline.handler(type: HTTPRequestEncoder.self)
-            upstreamPipeline.removeHandler(encoder, promise: nil)
-            upstreamPipeline.removeHandler(try upstreamPipeline.handler(type: PlaceholderHeadFilter.self), promise: nil)
-            upstreamPipeline.removeHandler(upstream, promise: nil)
-            upstreamPipeline.removeHandler(decoder, promise: nil)
+            // The upstream handler stays, passing bytes on (those that came with the 101 too).
+            try upstreamChannel.pipeline.syncOperations.addHandler(upstreamGlue, position: .after(upstream))
+            upstream.startTunnel()
 
             let clientPipeline = context.pipeline.syncOperations
             try clientPipeline.addHandler(clientGlue, position: .after(h1.decoder))
@@ -820,6 +809,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         setCookie = nil
         requestID = ""
         upstreamBlockedSince = nil
+        upstreamMalformed = false
         upstreamUnflushed = false
     }
 

@@ -1,16 +1,17 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
 /// What an upstream connection reports to the request that is using it. All calls happen on the
 /// event loop shared by the client and upstream channels.
 protocol UpstreamDelegate: AnyObject {
-    func upstreamHead(_ head: HTTPResponseHead)
+    func upstreamHead(_ head: ResponseHead)
     func upstreamBody(_ body: ByteBuffer)
     func upstreamEnd()
     func upstreamReadComplete()
     func upstreamWritabilityChanged(_ writable: Bool)
+    /// The backend sent something that is not HTTP/1 (the connection is closed next).
+    func upstreamFailed(_ error: any Error)
     func upstreamClosed()
 }
 
@@ -20,10 +21,14 @@ struct UpstreamKey: Hashable {
     var tls: Bool
 }
 
-/// One upstream (backend) connection: its channel and the handler at the end of its pipeline.
+/// One upstream (backend) connection: its channel and the handler at the end of its pipeline,
+/// which writes request bytes made by the proxy and takes responses apart with a
+/// `ResponseParser` (no HTTP codec handlers: their typed parts cost more than the proxying).
+/// After a protocol upgrade it passes bytes on to the `GlueHandler` placed after it.
 final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     weak var delegate: (any UpstreamDelegate)?
     private(set) var context: ChannelHandlerContext?
@@ -35,58 +40,74 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     var reused = false
     /// Whether the channel reads (autoRead), to change it only when needed.
     private var reading = true
+    private var parser = ResponseParser()
+    /// Upgraded: bytes pass through to the handler after this one.
+    private var tunneling = false
 
     init(key: UpstreamKey) { self.key = key }
 
     var channel: (any Channel)? { context?.channel }
 
-    /// The request encoder's context: request bytes made by the proxy are written from there,
-    /// past the encoder and the response decoder.
-    private var rawContext: ChannelHandlerContext?
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        rawContext = try? context.pipeline.syncOperations.context(handlerType: HTTPRequestEncoder.self)
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-        rawContext = nil
-    }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head): delegate?.upstreamHead(head)
-        case .body(let body): delegate?.upstreamBody(body)
-        case .end: delegate?.upstreamEnd()
+        if tunneling { return context.fireChannelRead(data) }
+        var buffer = unwrapInboundIn(data)
+        do {
+            while let event = try parser.next(&buffer) {
+                switch event {
+                case .head(let head): delegate?.upstreamHead(head)
+                case .body(let body): delegate?.upstreamBody(body)
+                case .end: delegate?.upstreamEnd()
+                }
+            }
+        } catch {
+            delegate?.upstreamFailed(error)
+            return context.close(promise: nil)
         }
+        // Bytes that came with a 101 answer belong to the new protocol.
+        if tunneling, buffer.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(buffer)) }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) { delegate?.upstreamReadComplete() }
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if tunneling { return context.fireChannelReadComplete() }
+        delegate?.upstreamReadComplete()
+    }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if tunneling { return context.fireChannelWritabilityChanged() }
         delegate?.upstreamWritabilityChanged(context.channel.isWritable)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         pool?.remove(self)
+        if parser.endOfInput() != nil { delegate?.upstreamEnd() }
         let d = delegate
         delegate = nil
         d?.upstreamClosed()
+        context.fireChannelInactive()
     }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) { context.fireUserInboundEventTriggered(event) }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
 
-    /// Writes a typed request part through the encoder; no flush.
-    func write(_ part: HTTPClientRequestPart) {
-        context?.write(wrapOutboundOut(part), promise: nil)
+    /// Writes request bytes (see `UpstreamRequestHead`); no flush.
+    func write(_ bytes: ByteBuffer) {
+        context?.write(wrapOutboundOut(bytes), promise: nil)
     }
 
-    /// Writes serialized request bytes (see `UpstreamRequestHead`); no flush.
-    func writeRaw(_ bytes: ByteBuffer) {
-        rawContext?.write(NIOAny(bytes), promise: nil)
+    /// The request that starts now is answered next on this connection.
+    func expectResponse(toHEAD: Bool) { parser.expectResponse(toHEAD: toHEAD) }
+
+    /// From now on reads go to the handler after this one (a `GlueHandler`).
+    func startTunnel() {
+        delegate = nil
+        tunneling = true
     }
 
     func flush() { context?.flush() }
@@ -151,11 +172,6 @@ final class UpstreamPool {
                     if let tls {
                         try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: nil))
                     }
-                    // The request heads are built by the proxy from a parsed request and its own
-                    // values: validating them again on every write would only cost time.
-                    try sync.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
-                    let encoder = try sync.handler(type: HTTPRequestEncoder.self)
-                    try sync.addHandler(PlaceholderHeadFilter(), position: .after(encoder))
                     try sync.addHandler(boundHandler.value)
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
