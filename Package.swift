@@ -184,7 +184,11 @@ let package = Package(
         .testTarget(name: "ClusterStoreTests", dependencies: ["ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "HostSystemTests", dependencies: ["HostSystem"], swiftSettings: strict),
         .testTarget(name: "ClusterDNSTests", dependencies: ["ClusterDNS", "ClusterStore", "KubeModel"], swiftSettings: strict),
-        .testTarget(name: "IngressProxyTests", dependencies: ["IngressProxy", "ClusterStore", "KubeModel"], swiftSettings: strict),
+        .testTarget(name: "IngressProxyTests", dependencies: [
+            "IngressProxy", "ClusterStore", "KubeModel",
+            // The response parser is checked against NIO's HTTP/1 codec.
+            .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], swiftSettings: strict),
         .testTarget(name: "ControllersTests", dependencies: ["Controllers", "ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "HostSystem", "ClusterStore", "KubeModel"], swiftSettings: strict),
         .testTarget(name: "ServiceProxyTests", dependencies: ["ServiceProxy", "ClusterStore", "KubeModel"], swiftSettings: strict),

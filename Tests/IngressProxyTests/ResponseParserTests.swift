@@ -1,4 +1,6 @@
 import NIOCore
+import NIOEmbedded
+import NIOHTTP1
 import Testing
 @testable import IngressProxy
 
@@ -156,5 +158,142 @@ import Testing
         var reason = "?"
         #expect(Self.parse("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n") { reason = $0.string($0.reason) } == Outcome(heads: [200], ends: 1))
         #expect(reason == "")
+    }
+}
+
+/// The parser against NIO's HTTP/1 client codec (llhttp) on random well-formed exchanges, cut
+/// into random reads: both must see the same heads, fields, bodies and ends.
+@Suite struct ResponseParserDifferentialTests {
+    struct Response: Equatable, CustomStringConvertible {
+        var status = 0
+        var fields: [String] = []
+        var body: [UInt8] = []
+        var ended = false
+
+        var description: String { "\(status) \(fields) body \(body.count) B (hash \(body.hashValue)) ended \(ended)" }
+    }
+
+    /// A random response to `method` and its bytes; `last`: it may last until the connection closes.
+    static func randomResponse(_ random: inout SplitMix, method: HTTPMethod, last: Bool) -> (Response, [UInt8]) {
+        let status = random.pick([200, 201, 204, 206, 301, 304, 404, 500, 503])
+        // An HTTP/1.0 answer without keep-alive ends the connection: only the last may be one.
+        var wire = "HTTP/1.\(last ? random.pick([0, 1, 1, 1]) : 1) \(status) \(random.pick(["OK", "Some Reason", "", "x"]))\r\n"
+        var expected = Response(status: status, ended: true)
+        for _ in 0..<Int(random.next() % 6) {
+            let name = random.pick(["X-A", "content-type", "Set-Cookie", "ETAG", "x-b-c", "Server", "vary"])
+            let value = random.pick(["1", "text/plain; charset=utf-8", "a=b; Path=/", "\"abc\"", "multi word value", ""])
+            wire += "\(name):\(random.pick([" ", "", "  ", "\t"]))\(value)\(random.pick(["", " "]))\r\n"
+            expected.fields.append("\(name)=\(value)")
+        }
+        let hasBody = method != .HEAD && status != 204 && status != 304
+        let body = (0..<Int(random.next() % 3000)).map { _ in UInt8(ascii: "a") + UInt8(random.next() % 26) }
+        var bodyWire: [UInt8] = []
+        switch random.next() % (last ? 3 : 2) {
+        case 0:
+            wire += "Content-Length: \(body.count)\r\n"
+            expected.fields.append("Content-Length=\(body.count)")
+            if hasBody { bodyWire = body }
+        case 1:
+            wire += "Transfer-Encoding: chunked\r\n"
+            expected.fields.append("Transfer-Encoding=chunked")
+            if hasBody {
+                var rest = body[...]
+                while !rest.isEmpty {
+                    let n = min(rest.count, 1 + Int(random.next() % 700))
+                    bodyWire += Array((String(n, radix: 16) + random.pick(["", ";ext=1", ";a=\"b\""]) + "\r\n").utf8) + rest.prefix(n) + Array("\r\n".utf8)
+                    rest = rest.dropFirst(n)
+                }
+                bodyWire += Array(("0\r\n" + random.pick(["", "X-Trailer: 1\r\n"]) + "\r\n").utf8)
+            }
+        default:
+            if hasBody { bodyWire = body }
+        }
+        if hasBody { expected.body = body }
+        return (expected, Array((wire + "\r\n").utf8) + bodyWire)
+    }
+
+    /// What NIO's codec makes of `wire` answering `methods`, read in pieces cut at `cuts`.
+    static func nio(_ wire: [UInt8], methods: [HTTPMethod], cuts: [Int]) throws -> [Response] {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+        for m in methods {
+            try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: m, uri: "/")))
+            try channel.writeOutbound(HTTPClientRequestPart.end(nil))
+        }
+        var responses: [Response] = []
+        func drain() throws {
+            while let part = try channel.readInbound(as: HTTPClientResponsePart.self) {
+                switch part {
+                case .head(let h):
+                    // llhttp keeps a value's trailing whitespace, which is not part of it (RFC 9110 §5.5).
+                    responses.append(Response(status: Int(h.status.code), fields: h.headers.map {
+                        "\($0.name)=\($0.value.reversed().drop { $0 == " " || $0 == "\t" }.reversed().map(String.init).joined())"
+                    }))
+                case .body(let b): responses[responses.count - 1].body += Array(b.readableBytesView)
+                case .end: responses[responses.count - 1].ended = true
+                }
+            }
+        }
+        var start = 0
+        for end in cuts + [wire.count] where end >= start {
+            try channel.writeInbound(ByteBuffer(bytes: wire[start..<end]))
+            start = end
+            try drain()
+        }
+        _ = try? channel.finish()
+        try drain()
+        return responses
+    }
+
+    /// What `ResponseParser` makes of it, a request at a time as the proxy uses it.
+    static func ours(_ wire: [UInt8], methods: [HTTPMethod], cuts: [Int]) throws -> [Response] {
+        var parser = ResponseParser()
+        var responses: [Response] = []
+        var waiting = methods[...]
+        parser.expectResponse(toHEAD: waiting.removeFirst() == .HEAD)
+        var start = 0
+        for end in cuts + [wire.count] where end >= start {
+            var buffer = ByteBuffer(bytes: wire[start..<end])
+            start = end
+            while let event = try parser.next(&buffer) {
+                switch event {
+                case .head(let h):
+                    responses.append(Response(status: h.status, fields: h.fields.map { h.string($0.name) + "=" + h.string($0.value) }))
+                case .body(let b): responses[responses.count - 1].body += Array(b.readableBytesView)
+                case .end:
+                    responses[responses.count - 1].ended = true
+                    if let next = waiting.popFirst() { parser.expectResponse(toHEAD: next == .HEAD) }
+                }
+            }
+        }
+        if parser.endOfInput() != nil { responses[responses.count - 1].ended = true }
+        return responses
+    }
+
+    @Test(arguments: 1...8 as ClosedRange<UInt64>)
+    func agreesWithNIO(seed: UInt64) throws {
+        var random = SplitMix(seed: seed)
+        for round in 0..<150 {
+            let count = 1 + Int(random.next() % 3)
+            let methods = (0..<count).map { _ in random.pick([HTTPMethod.GET, .GET, .HEAD, .POST]) }
+            var wire: [UInt8] = []
+            var expected: [Response] = []
+            for (i, m) in methods.enumerated() {
+                let (response, bytes) = Self.randomResponse(&random, method: m, last: i == count - 1)
+                expected.append(response)
+                wire += bytes
+            }
+            let cuts = (0..<Int(random.next() % 4)).map { _ in Int(random.next() % UInt64(wire.count + 1)) }.sorted()
+            let ours = try Self.ours(wire, methods: methods, cuts: cuts)
+            let theirs: [Response]
+            do {
+                theirs = try Self.nio(wire, methods: methods, cuts: cuts)
+            } catch {
+                Issue.record("seed \(seed) round \(round): NIO failed with \(error) on \(String(decoding: wire, as: UTF8.self).debugDescription.prefix(600))")
+                continue
+            }
+            #expect(ours == expected, "seed \(seed) round \(round)")
+            #expect(ours == theirs, "seed \(seed) round \(round): NIO saw \(theirs.map(\.status))")
+        }
     }
 }
