@@ -85,7 +85,8 @@ private final class MetricsHandler: ChannelInboundHandler, Sendable {
 enum ProcessMemoryGauges {
     static func update(_ registry: PrometheusCollectorRegistry) {
         if let rss = HostMemory.resident() {
-            registry.makeGauge(name: "process_resident_memory_bytes").set(Double(rss))
+            registry.makeGauge(descriptor: MetricNameDescriptor(
+                namespace: "process", metricName: "resident_memory", unitName: "bytes", helpText: "Resident memory size in bytes.")).set(Double(rss))
         }
     }
 }

@@ -171,7 +171,7 @@ actor PodWorker {
                 }
             }
             var isDir: ObjCBool = true
-            FileManager.default.fileExists(atPath: source, isDirectory: &isDir)
+            _ = FileManager.default.fileExists(atPath: source, isDirectory: &isDir)
             mounts.append((source, m.target, m.readOnly || isReadOnlyVolume(m.volume, plan)))
             targets.append((m.target, isDir.boolValue))
         }

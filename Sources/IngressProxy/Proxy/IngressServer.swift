@@ -29,10 +29,15 @@ public final class IngressServer: Sendable {
         let channel = try await bootstrap().childChannelInitializer { channel in
             let port = channel.localAddress?.port ?? 0
             if h2c {
-                return channel.pipeline.addHandler(ByteToMessageHandler(PriorKnowledgeSniffer { channel, isH2 in
-                    isH2 ? IngressServer.configureHTTP2(channel, shared: shared, isTLS: false, port: port)
-                         : IngressServer.configureHTTP1(channel, shared: shared, isTLS: false, port: port)
-                }))
+                do {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PriorKnowledgeSniffer { channel, isH2 in
+                        isH2 ? IngressServer.configureHTTP2(channel, shared: shared, isTLS: false, port: port)
+                             : IngressServer.configureHTTP1(channel, shared: shared, isTLS: false, port: port)
+                    }))
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
             }
             return IngressServer.configureHTTP1(channel, shared: shared, isTLS: false, port: port)
         }.bind(host: host, port: port).get()
