@@ -105,9 +105,6 @@ struct ResponseParser {
         answersHEAD = head
     }
 
-    /// The connection switched protocols (after a 101): what follows is not HTTP.
-    var isUpgraded: Bool { if case .upgraded = state { return true } else { return false } }
-
     /// The connection closed: the end of a body that lasts until then, nil otherwise (a
     /// response cut short is no response).
     mutating func endOfInput() -> Event? {
