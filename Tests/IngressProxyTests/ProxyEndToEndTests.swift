@@ -87,7 +87,7 @@ final class ProxyHarness: Sendable {
 
     func write(_ name: String, _ text: String) -> String {
         let path = dir + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
 }
@@ -401,16 +401,8 @@ struct ProxyEndToEndTests {
             let port = h.httpPort
             let reply: String = try await withCheckedThrowingContinuation { cont in
                 DispatchQueue.global().async {
-                    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                    guard let fd = connectToLoopback(port: port) else { return cont.resume(returning: "connect failed") }
                     defer { close(fd) }
-                    var addr = sockaddr_in()
-                    addr.sin_family = sa_family_t(AF_INET)
-                    addr.sin_port = in_port_t(UInt16(port).bigEndian)
-                    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-                    var tv = timeval(tv_sec: 5, tv_usec: 0)
-                    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-                    let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-                    guard ok == 0 else { return cont.resume(returning: "connect failed") }
                     let request = "GET /chat HTTP/1.1\r\nHost: ws.example\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n"
                     _ = request.withCString { send(fd, $0, strlen($0), 0) }
                     var received = [UInt8]()
@@ -508,16 +500,8 @@ struct ProxyEndToEndTests {
 func rawExchange(port: Int, send request: String) async -> (String, Double) {
     await withCheckedContinuation { cont in
         DispatchQueue.global().async {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard let fd = connectToLoopback(port: port) else { return cont.resume(returning: ("connect failed", 0)) }
             defer { close(fd) }
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = in_port_t(UInt16(port).bigEndian)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var tv = timeval(tv_sec: 5, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            guard ok == 0 else { return cont.resume(returning: ("connect failed", 0)) }
             let start = Date()
             if !request.isEmpty { _ = request.withCString { send(fd, $0, strlen($0), 0) } }
             var received = [UInt8]()
@@ -530,4 +514,22 @@ func rawExchange(port: Int, send request: String) async -> (String, Double) {
             cont.resume(returning: (String(decoding: received, as: UTF8.self), Date().timeIntervalSince(start)))
         }
     }
+}
+
+/// A blocking TCP socket connected to 127.0.0.1:`port`, whose reads give up after 5 s; nil when
+/// the connection is refused.
+func connectToLoopback(port: Int) -> Int32? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var tv = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard ok == 0 else {
+        close(fd)
+        return nil
+    }
+    return fd
 }
