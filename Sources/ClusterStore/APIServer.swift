@@ -231,7 +231,7 @@ public struct APIServer: Sendable {
 
         guard let live = try txn.get(desired.key) else {
             let created = try create(desired, in: txn)
-            return ApplyResult(key: created.key, action: .created, object: created)
+            return ApplyResult(key: created.key, action: .created)
         }
         let previous = live.annotations[APIServer.lastAppliedAnnotation].flatMap { try? JSONValue.parse(Data($0.utf8)) } ?? .object([:])
         var merged = live
@@ -239,7 +239,7 @@ public struct APIServer: Sendable {
         merged.setMeta("resourceVersion", nil)
         let updated = try update(merged, in: txn)
         let action: ApplyResult.Action = updated.resourceVersion == live.resourceVersion ? .unchanged : .configured
-        return ApplyResult(key: updated.key, action: action, object: updated)
+        return ApplyResult(key: updated.key, action: action)
     }
 
     /// Fields in `desired` win; fields that were applied before but are gone from `desired`
@@ -270,16 +270,17 @@ public struct APIServer: Sendable {
     }
 
     /// Applies every object, namespaces first (so that a folder applies whatever the file
-    /// order), attributing a failure to its position; results come back in input order.
-    func apply(_ objects: [Object], in txn: some StorageTransaction) throws -> [ApplyResult] {
+    /// order), attributing a failure to its position; results come back in input order. Each
+    /// object is parsed just before it is applied and let go after.
+    func apply(_ objects: [EncodedObject], in txn: some StorageTransaction) throws -> [ApplyResult] {
         let order = objects.indices.sorted { a, b in
-            let (na, nb) = (objects[a].type == Namespace.resourceType, objects[b].type == Namespace.resourceType)
+            let (na, nb) = (objects[a].key.type == Namespace.resourceType, objects[b].key.type == Namespace.resourceType)
             return na != nb ? na : a < b
         }
         var results = [ApplyResult?](repeating: nil, count: objects.count)
         for index in order {
             do {
-                results[index] = try apply(objects[index], in: txn)
+                results[index] = try apply(objects[index].decode(), in: txn)
             } catch let error as StoreError {
                 throw error.at(index)
             }

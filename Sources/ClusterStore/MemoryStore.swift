@@ -88,7 +88,7 @@ public final class MemoryStore: Store {
         return ObjectList(items: items, resourceVersion: all.resourceVersion, continueAfter: items.count >= limit ? items.last?.key : nil)
     }
 
-    public func apply(_ objects: [Object]) async throws -> [ApplyResult] {
+    public func apply(_ objects: [EncodedObject]) async throws -> [ApplyResult] {
         try transaction { txn in try api.apply(objects, in: txn) }
     }
 

@@ -165,7 +165,7 @@ public final class SQLiteStore: Store {
         try await write { txn in try keys.compactMap { try self.api.delete($0, in: txn) } }
     }
 
-    public func apply(_ objects: [Object]) async throws -> [ApplyResult] {
+    public func apply(_ objects: [EncodedObject]) async throws -> [ApplyResult] {
         try await write { txn in try self.api.apply(objects, in: txn) }
     }
 

@@ -18,8 +18,10 @@ public protocol Store: Sendable {
     /// API server's `limit` and `continue`). Pages are read at different times: a reader that
     /// watches from a resourceVersion taken before the first page sees every change it missed.
     func list(_ type: ResourceType, namespace: String?, limit: Int, after: ObjectKey?) async throws -> ObjectList
-    /// kubectl-apply semantics for every object, in one transaction: all or nothing.
-    func apply(_ objects: [Object]) async throws -> [ApplyResult]
+    /// kubectl-apply semantics for every object, in one transaction: all or nothing. Each
+    /// object is parsed from its text only while it is applied (a manifest of 30,000 objects
+    /// never has every tree in memory at once).
+    func apply(_ objects: [EncodedObject]) async throws -> [ApplyResult]
     /// Deletes several objects in one transaction (missing ones are skipped).
     func delete(_ keys: [ObjectKey]) async throws -> [Object]
     /// Many writes in one transaction, each with its own result: groups of ordered writes,
@@ -66,7 +68,8 @@ public struct WatchEvent: Sendable, Hashable {
     }
 }
 
-/// What `apply` did to one object, printed as kubectl does (`service/web created`).
+/// What `apply` did to one object, printed as kubectl does (`service/web created`). (Not the
+/// object itself: the results of a large apply would hold every object written.)
 public struct ApplyResult: Sendable, Hashable, CustomStringConvertible {
     public enum Action: String, Sendable, Hashable {
         case created, configured, unchanged
@@ -74,7 +77,6 @@ public struct ApplyResult: Sendable, Hashable, CustomStringConvertible {
 
     public var key: ObjectKey
     public var action: Action
-    public var object: Object
 
     public var description: String { "\(key.type.namePrefix)/\(key.name) \(action.rawValue)" }
 }
@@ -137,6 +139,11 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension Store {
+    /// `apply` of objects at hand.
+    public func apply(_ objects: [Object]) async throws -> [ApplyResult] {
+        try await apply(objects.map(EncodedObject.init))
+    }
+
     public func get<T: Resource>(_ type: T.Type, namespace: String = "", name: String) async throws -> T? {
         try await get(ObjectKey(type: T.resourceType, namespace: namespace, name: name))?.decode(T.self)
     }

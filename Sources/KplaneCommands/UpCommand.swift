@@ -107,7 +107,8 @@ struct UpCommand: AsyncParsableCommand {
 
         if !filename.isEmpty {
             let watcher = ManifestWatcher(store: db, paths: filename, recursive: recursive, logger: logger)
-            // Counted inside: the results hold every object applied, which must not live on.
+            // Counted inside: the results (one per object, 30,000 for 10,000 Ingress rules) must
+            // not live on while `up` runs.
             let (count, changed): (Int, Int)
             do {
                 (count, changed) = try await { () async throws -> (Int, Int) in

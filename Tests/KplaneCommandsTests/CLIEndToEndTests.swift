@@ -237,6 +237,20 @@ var examplesDirectory: String {
         #expect(printed.contains("kplane stopped"))
     }
 
+    @Test func upRefusesABadObjectLateInALargeManifest() throws {
+        let k = Kplane()
+        let rvBefore = try Self.currentRV(k)
+        let manifest = (0..<2000).map { "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c-\($0)}\n" }.joined(separator: "---\n")
+            + "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 70000}]}\n"
+        let path = try k.write("big.yaml", manifest)
+        let port = 20000 + Int.random(in: 0..<20000)
+        let result = try k.run("up", "-f", path, "--components", "", "--metrics-listen", "127.0.0.1:\(port)", "--log-level", "warning")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(#"Error from server (Invalid): Service "web" is invalid: spec.ports[0].port: Invalid value: 70000"#), "\(result.stderr)")
+        #expect(try Self.currentRV(k) == rvBefore)
+        #expect(try k.run("get", "cm", "-o", "name").stdout.isEmpty)
+    }
+
     static func eventually(timeout: TimeInterval = 3, _ check: () throws -> Bool) throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
