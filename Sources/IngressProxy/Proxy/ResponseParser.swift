@@ -132,25 +132,25 @@ struct ResponseParser {
                 guard let head = try takeHead(&buffer) else { return nil }
                 return .head(head)
             case .length(let remaining):
-                guard buffer.readableBytes > 0 else { return nil }
-                let n = min(remaining, buffer.readableBytes)
-                let slice = buffer.readSlice(length: n)!
-                state = n == remaining ? .complete : .length(remaining - n)
-                return .body(slice)
+                return takeBody(&buffer, upTo: remaining) { $0 == 0 ? .complete : .length($0) }
             case .untilClose:
-                guard buffer.readableBytes > 0 else { return nil }
-                return .body(buffer.readSlice(length: buffer.readableBytes)!)
+                return takeBody(&buffer, upTo: .max) { _ in .untilClose }
             case .chunkData(let remaining):
-                guard buffer.readableBytes > 0 else { return nil }
-                let n = min(remaining, buffer.readableBytes)
-                let slice = buffer.readSlice(length: n)!
-                state = n == remaining ? .chunkDataCR : .chunkData(remaining - n)
-                return .body(slice)
+                return takeBody(&buffer, upTo: remaining) { $0 == 0 ? .chunkDataCR : .chunkData($0) }
             default:
                 guard let byte = buffer.readInteger(as: UInt8.self) else { return nil }
                 try takeFramingByte(byte)
             }
         }
+    }
+
+    /// Up to `limit` body bytes as a slice of `buffer`; `next` is the state once they are
+    /// taken, given how many of the `limit` are still to come.
+    private mutating func takeBody(_ buffer: inout ByteBuffer, upTo limit: Int, _ next: (Int) -> State) -> Event? {
+        guard buffer.readableBytes > 0 else { return nil }
+        let n = min(limit, buffer.readableBytes)
+        state = next(limit - n)
+        return .body(buffer.readSlice(length: n)!)
     }
 
     /// One byte of chunked framing.
