@@ -543,16 +543,13 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     /// The status line for the client: its HTTP version, the backend's status and reason.
     static func writeStatusLine(_ buffer: inout ByteBuffer, version: HTTPVersion, head: ResponseHead) {
         buffer.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        writeStatusCode(&buffer, head.status)
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeBytes(head.bytes(head.reason))
-        buffer.writeStaticString("\r\n")
-    }
-
-    static func writeStatusCode(_ buffer: inout ByteBuffer, _ code: Int) {
+        let code = head.status
         buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code / 100 % 10))
         buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code / 10 % 10))
         buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code % 10))
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeBytes(head.bytes(head.reason))
+        buffer.writeStaticString("\r\n")
     }
 
     /// Copies one of the backend's fields.

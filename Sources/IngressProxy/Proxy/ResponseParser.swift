@@ -415,10 +415,6 @@ struct ResponseParser {
     }
 }
 
-extension ResponseHead: Equatable {
-    static func == (a: ResponseHead, b: ResponseHead) -> Bool {
-        a.status == b.status && a.minorVersion == b.minorVersion && a.block == b.block && a.reason == b.reason
-    }
-}
+extension ResponseHead: Equatable {}
 
 extension ResponseHead.Field: Equatable {}
