@@ -24,7 +24,8 @@ public final class SQLiteStore: Store {
     private let pool: DatabasePool
     private let api: APIServer
     private let hub: WatchHub
-    private let poller = Mutex<Task<Void, Never>?>(nil)
+    /// The watch poller and the thread that wakes it, started by the first watch.
+    private let poller = Mutex<(task: Task<Void, Never>, commits: CommitWatcher)?>(nil)
     /// When the last write since the caches were last released happened.
     private let lastWrite = Mutex<ContinuousClock.Instant?>(nil)
     public let path: String
@@ -89,7 +90,10 @@ public final class SQLiteStore: Store {
     }
 
     deinit {
-        poller.withLock { $0?.cancel() }
+        poller.withLock { poller in
+            poller?.task.cancel()
+            poller?.commits.stop()
+        }
     }
 
     static func migrate(_ db: Database) throws {
@@ -254,37 +258,39 @@ public final class SQLiteStore: Store {
     /// A large write (an apply of 10,000 objects, a controller's burst of status updates)
     /// leaves up to 16 MB of pages in the writer's cache: once writes have stopped for a while,
     /// the connections give them back (the OS keeps the file cached anyway).
-    private func releaseMemoryWhenIdle() {
-        let idle = lastWrite.withLock { last in
-            guard let t = last, ContinuousClock.now - t > SQLiteStore.releaseAfter else { return false }
+    /// Returns whether a release is still to come (a write happened less than `releaseAfter` ago).
+    private func releaseMemoryWhenIdle() -> Bool {
+        let (idle, pending) = lastWrite.withLock { last -> (Bool, Bool) in
+            guard let t = last else { return (false, false) }
+            guard ContinuousClock.now - t > SQLiteStore.releaseAfter else { return (false, true) }
             last = nil
-            return true
+            return (true, false)
         }
         if idle {
             pool.releaseMemoryEventually()
             // The pages freed are worth giving back to the system too.
             HostMemory.requestTrim()
         }
+        return pending
     }
 
-    /// One background task per store notices new events (from any process) and publishes them.
+    /// One background task per store publishes new events (from any process) when its
+    /// `CommitWatcher` sees a commit, looking every `pollInterval`.
     private func startPolling() {
-        poller.withLock { task in
-            guard task == nil else { return }
-            let path = self.path
-            task = Task { [weak self] in
-                let commits = SQLiteChangeDetector(path: path)
-                // Whether the last poll read the log to its end: if not (no watcher, an error),
-                // the next one reads on even when nothing was committed since.
-                var caughtUp = false
-                while !Task.isCancelled {
+        poller.withLock { poller in
+            guard poller == nil else { return }
+            let commits = CommitWatcher(path: path, interval: SQLiteStore.pollInterval)
+            let task = Task { [weak self] in
+                for await _ in commits.wakeUps {
                     guard let self else { return }
-                    let committed = commits?.changed() ?? true
-                    if committed || !caughtUp { caughtUp = await self.publishNewEvents() }
-                    self.releaseMemoryWhenIdle()
-                    try? await Task.sleep(for: SQLiteStore.pollInterval)
+                    // Not read to the end (no watcher yet, an error), or pages to give back
+                    // soon: look again at the next tick even if nothing is committed.
+                    let caughtUp = await self.publishNewEvents()
+                    let releasePending = self.releaseMemoryWhenIdle()
+                    commits.wakeAnyway.store(!caughtUp || releasePending, ordering: .relaxed)
                 }
             }
+            poller = (task, commits)
         }
     }
 }
