@@ -43,7 +43,7 @@ final class ScriptedBackend: Sendable {
                 let (bytes, close) = answer(path)
                 let write = context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: bytes)))
                 if close {
-                    write.whenComplete { _ in context.close(promise: nil) }
+                    write.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
                     return
                 }
             }

@@ -23,11 +23,11 @@ final class TestBackend: Sendable {
                         return channel.eventLoop.makeFailedFuture(error)
                     }
                 }
-                let upgrader = EchoUpgrader()
-                let config: NIOHTTPServerUpgradeConfiguration = (upgraders: [upgrader], completionHandler: { _ in })
-                return channel.pipeline.configureHTTPServerPipeline(withServerUpgrade: config).flatMap {
-                    channel.pipeline.addHandler(BackendHandler(name: name))
-                }
+                return channel.eventLoop.makeCompletedFuture(withResultOf: {
+                    let config: NIOHTTPServerUpgradeConfiguration = (upgraders: [EchoUpgrader()], completionHandler: { _ in })
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withServerUpgrade: config)
+                    try channel.pipeline.syncOperations.addHandler(BackendHandler(name: name))
+                })
             }
             .bind(host: "127.0.0.1", port: 0).get()
         return TestBackend(name: name, channel: channel)
@@ -52,10 +52,11 @@ private final class EchoUpgrader: HTTPServerProtocolUpgrader, Sendable {
     }
 
     func upgrade(context: ChannelHandlerContext, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<Void> {
-        let pipeline = context.pipeline
-        return pipeline.handler(type: BackendHandler.self)
-            .flatMap { pipeline.removeHandler($0) }
-            .flatMap { pipeline.addHandler(EchoHandler()) }
+        context.eventLoop.makeCompletedFuture(withResultOf: {
+            let sync = context.pipeline.syncOperations
+            sync.removeHandler(try sync.handler(type: BackendHandler.self), promise: nil)
+            try sync.addHandler(EchoHandler())
+        })
     }
 }
 
@@ -133,7 +134,7 @@ private final class BackendHandler: ChannelInboundHandler, RemovableChannelHandl
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         let close = !keepAlive
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in if close { context.close(promise: nil) } }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in if close { context.close(promise: nil) } }
     }
 
     func pump(_ context: ChannelHandlerContext) {
