@@ -130,7 +130,7 @@ public enum Manifest {
         for entry in entries where !entry.hasPrefix(".") {
             let full = (path as NSString).appendingPathComponent(entry)
             var sub: ObjCBool = false
-            FileManager.default.fileExists(atPath: full, isDirectory: &sub)
+            _ = FileManager.default.fileExists(atPath: full, isDirectory: &sub)
             if sub.boolValue {
                 if recursive { out += try files(at: full, recursive: true) }
             } else if [".yaml", ".yml", ".json"].contains(where: { entry.hasSuffix($0) }) {
