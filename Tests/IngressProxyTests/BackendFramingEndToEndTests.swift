@@ -76,7 +76,7 @@ struct BackendFramingEndToEndTests {
         try await ProxyHarness.with(backends: []) { h in
             // Closed with the harness's event loops if the test ends early.
             let backend = try await ScriptedBackend.start(group: h.group, answer: Self.answer)
-            h.install(Fixtures.service("scripted", ips: ["127.0.0.1"], port: 8080, targetPort: backend.port) + ProxyProtocolEndToEndTests.ingress("scripted"))
+            h.install(Fixtures.service("scripted", ips: ["127.0.0.1"], port: 8080, targetPort: backend.port) + Fixtures.defaultBackendIngress("scripted"))
 
             // A malformed head: 502, said plainly, and the next request is served.
             var (code, body) = try await h.get("x", "/malformed")

@@ -51,6 +51,33 @@ enum Fixtures {
 
     """
 
+    /// A Service without selector (port 80) and its hand-written Endpoints: one subset per
+    /// port on 127.0.0.1, in order.
+    static func handWrittenEndpoints(_ name: String, ports: [Int]) -> String {
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: \(name), namespace: default}
+        spec: {ports: [{port: 80}]}
+        ---
+        apiVersion: v1
+        kind: Endpoints
+        metadata: {name: \(name), namespace: default}
+        subsets:
+
+        """ + ports.map { "- addresses: [{ip: 127.0.0.1}]\n  ports: [{port: \($0)}]\n" }.joined() + "---\n"
+    }
+
+    /// kplane's IngressClass and an Ingress `a` that sends everything to `service` port 8080.
+    static func defaultBackendIngress(_ service: String, annotations: String = "{}") -> String {
+        kplaneClass + """
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: a, namespace: default, annotations: \(annotations)}
+        spec: {defaultBackend: {service: {name: \(service), port: {number: 8080}}}}
+        """
+    }
+
     static func table(_ yaml: String, settings: IngressClassSettings = IngressClassSettings()) -> RouteTable {
         RouteTable.build(RouteInputs(objects: objects(yaml)), settings: settings)
     }

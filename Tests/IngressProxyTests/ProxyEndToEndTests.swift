@@ -159,12 +159,7 @@ struct ProxyEndToEndTests {
 
     @Test func hopByHopHeadersAreDroppedBothWays() async throws {
         try await ProxyHarness.with(backends: ["web"]) { h in
-            h.install(h.services() + Fixtures.kplaneClass + """
-            apiVersion: networking.k8s.io/v1
-            kind: Ingress
-            metadata: {name: a, namespace: default}
-            spec: {defaultBackend: {service: {name: web, port: {number: 8080}}}}
-            """)
+            h.install(h.services() + Fixtures.defaultBackendIngress("web"))
             let (code, body) = try await h.get("x", "/hdr", extra: [
                 "-D", "-", "-H", "Connection: keep-alive, X-Secret", "-H", "X-Secret: s", "-H", "Keep-Alive: timeout=9",
                 "-H", "Proxy-Connection: x", "-H", "Cookie: a=b", "-H", "X-Real-IP: 6.6.6.6",
@@ -183,12 +178,7 @@ struct ProxyEndToEndTests {
         config.headerReadTimeout = .milliseconds(300)
         config.idleTimeout = .milliseconds(300)
         try await ProxyHarness.with(backends: ["web"], configuration: config) { h in
-            h.install(h.services() + Fixtures.kplaneClass + """
-            apiVersion: networking.k8s.io/v1
-            kind: Ingress
-            metadata: {name: a, namespace: default}
-            spec: {defaultBackend: {service: {name: web, port: {number: 8080}}}}
-            """)
+            h.install(h.services() + Fixtures.defaultBackendIngress("web"))
             let port = h.httpPort
             // Silent client: closed after the header read timeout. Then a client that sends one
             // request and stays: answered, then closed after the idle timeout.
@@ -212,12 +202,7 @@ struct ProxyEndToEndTests {
 
     @Test func backendReadTimeoutGives504AndConnectionsStayUsable() async throws {
         try await ProxyHarness.with(backends: ["web"]) { h in
-            h.install(h.services() + Fixtures.kplaneClass + """
-            apiVersion: networking.k8s.io/v1
-            kind: Ingress
-            metadata: {name: a, namespace: default, annotations: {kplane.dev/proxy-read-timeout: "1"}}
-            spec: {defaultBackend: {service: {name: web, port: {number: 8080}}}}
-            """)
+            h.install(h.services() + Fixtures.defaultBackendIngress("web", annotations: #"{kplane.dev/proxy-read-timeout: "1"}"#))
             let clock = ContinuousClock()
             let start = clock.now
             let r = try await run(curlPath!, ["-s", "-m", "10", "-H", "Host: x", "-w", "\n%{http_code}\n",
@@ -231,12 +216,7 @@ struct ProxyEndToEndTests {
 
     @Test func droppedPooledConnectionIsRetriedWithTheBody() async throws {
         try await ProxyHarness.with(backends: ["web"]) { h in
-            h.install(h.services() + Fixtures.kplaneClass + """
-            apiVersion: networking.k8s.io/v1
-            kind: Ingress
-            metadata: {name: a, namespace: default}
-            spec: {defaultBackend: {service: {name: web, port: {number: 8080}}}}
-            """)
+            h.install(h.services() + Fixtures.defaultBackendIngress("web"))
             // One client connection (so one event loop and its pool): the first answer marks the
             // pooled upstream connection to drop the next request; the PUT must be sent again.
             let url = "http://127.0.0.1:\(h.httpPort)"
@@ -254,12 +234,7 @@ struct ProxyEndToEndTests {
         var config = ProxyConfiguration()
         config.trustedProxies = [CIDR("127.0.0.0/8")!]
         try await ProxyHarness.with(backends: ["foo-bar-com"], configuration: config) { h in
-            h.install(h.services() + Fixtures.kplaneClass + """
-            apiVersion: networking.k8s.io/v1
-            kind: Ingress
-            metadata: {name: a, namespace: default}
-            spec: {defaultBackend: {service: {name: foo-bar-com, port: {number: 8080}}}}
-            """)
+            h.install(h.services() + Fixtures.defaultBackendIngress("foo-bar-com"))
             let (_, body) = try await h.get("x", "/", extra: ["-H", "X-Forwarded-For: 6.6.6.6", "-H", "X-Forwarded-Proto: https", "-H", "X-Request-ID: abc"])
             #expect(body.contains("x-forwarded-for=6.6.6.6, 127.0.0.1\n"))
             #expect(body.contains("x-forwarded-proto=https\n"))
@@ -358,21 +333,7 @@ struct ProxyEndToEndTests {
             let dead = try await ServerBootstrap(group: h.group).bind(host: "127.0.0.1", port: 0).get()
             let deadPort = dead.localAddress!.port!
             try await dead.close()
-            let yaml = Fixtures.kplaneClass + """
-            apiVersion: v1
-            kind: Service
-            metadata: {name: mixed, namespace: default}
-            spec: {ports: [{port: 80}]}
-            ---
-            apiVersion: v1
-            kind: Endpoints
-            metadata: {name: mixed, namespace: default}
-            subsets:
-            - addresses: [{ip: 127.0.0.1}]
-              ports: [{port: \(deadPort)}]
-            - addresses: [{ip: 127.0.0.1}]
-              ports: [{port: \(h.backends["web"]!.port)}]
-            ---
+            let yaml = Fixtures.kplaneClass + Fixtures.handWrittenEndpoints("mixed", ports: [deadPort, h.backends["web"]!.port]) + """
             apiVersion: networking.k8s.io/v1
             kind: Ingress
             metadata: {name: a, namespace: default}
@@ -392,12 +353,7 @@ struct ProxyEndToEndTests {
 
     @Test func upgradeIsPassedThrough() async throws {
         try await ProxyHarness.with(backends: ["ws"]) { h in
-            h.install(h.services() + Fixtures.kplaneClass + """
-            apiVersion: networking.k8s.io/v1
-            kind: Ingress
-            metadata: {name: a, namespace: default}
-            spec: {defaultBackend: {service: {name: ws, port: {number: 8080}}}}
-            """)
+            h.install(h.services() + Fixtures.defaultBackendIngress("ws"))
             let port = h.httpPort
             let reply: String = try await withCheckedThrowingContinuation { cont in
                 DispatchQueue.global().async {
@@ -430,12 +386,7 @@ struct ProxyEndToEndTests {
     @Test func largeBodiesStreamBothWays() async throws {
         let size = 100 * 1024 * 1024
         try await ProxyHarness.with(backends: ["big"]) { h in
-            h.install(h.services() + Fixtures.kplaneClass + """
-            apiVersion: networking.k8s.io/v1
-            kind: Ingress
-            metadata: {name: a, namespace: default}
-            spec: {defaultBackend: {service: {name: big, port: {number: 8080}}}}
-            """)
+            h.install(h.services() + Fixtures.defaultBackendIngress("big"))
             let file = h.dir + "/upload.bin"
             #expect(FileManager.default.createFile(atPath: file, contents: nil))
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))

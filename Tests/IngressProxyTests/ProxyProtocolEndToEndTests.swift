@@ -8,15 +8,6 @@ import Testing
 /// line per request whatever the client protocol.
 @Suite(.serialized, .enabled(if: curlPath != nil, "curl is not installed"))
 struct ProxyProtocolEndToEndTests {
-    static func ingress(_ service: String, annotations: String = "{}") -> String {
-        Fixtures.kplaneClass + """
-        apiVersion: networking.k8s.io/v1
-        kind: Ingress
-        metadata: {name: a, namespace: default, annotations: \(annotations)}
-        spec: {defaultBackend: {service: {name: \(service), port: {number: 8080}}}}
-        """
-    }
-
     /// Lines handed to an access log sink, split and decoded.
     final class CollectedLog: Sendable {
         private final class Bytes: Sendable { let value = Mutex<[UInt8]>([]) }
@@ -40,7 +31,7 @@ struct ProxyProtocolEndToEndTests {
         var config = ProxyConfiguration()
         config.h2c = true
         try await ProxyHarness.with(backends: ["web"], configuration: config) { h in
-            h.install(h.services() + Self.ingress("web"))
+            h.install(h.services() + Fixtures.defaultBackendIngress("web"))
             let url = "http://127.0.0.1:\(h.httpPort)/h2c?x=1"
             // HTTP/2 with prior knowledge, a GET and a POST with a body. (One request per curl run:
             // curl 7.88 fails its second request on a reused h2c connection, against nginx too.)
@@ -60,7 +51,7 @@ struct ProxyProtocolEndToEndTests {
 
     @Test func h2cIsRefusedWhenNotEnabled() async throws {
         try await ProxyHarness.with(backends: ["web"]) { h in
-            h.install(h.services() + Self.ingress("web"))
+            h.install(h.services() + Fixtures.defaultBackendIngress("web"))
             let url = "http://127.0.0.1:\(h.httpPort)/"
             var r = try await run(curlPath!, ["-s", "-m", "10", "--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}", url])
             #expect(r.status != 0 || !r.out.hasSuffix("2 200"), "\(r.out)")
@@ -121,21 +112,7 @@ struct ProxyProtocolEndToEndTests {
     @Test func cookieAffinityKeepsAClientOnOneEndpoint() async throws {
         try await ProxyHarness.with(backends: ["one", "two"]) { h in
             let ports = ["one", "two"].map { h.backends[$0]!.port }
-            h.install(Fixtures.kplaneClass + """
-            apiVersion: v1
-            kind: Service
-            metadata: {name: pair, namespace: default}
-            spec: {ports: [{port: 80}]}
-            ---
-            apiVersion: v1
-            kind: Endpoints
-            metadata: {name: pair, namespace: default}
-            subsets:
-            - addresses: [{ip: 127.0.0.1}]
-              ports: [{port: \(ports[0])}]
-            - addresses: [{ip: 127.0.0.1}]
-              ports: [{port: \(ports[1])}]
-            ---
+            h.install(Fixtures.kplaneClass + Fixtures.handWrittenEndpoints("pair", ports: ports) + """
             apiVersion: networking.k8s.io/v1
             kind: Ingress
             metadata:
@@ -197,7 +174,7 @@ struct ProxyProtocolEndToEndTests {
         config.h2c = true
         let collected = CollectedLog()
         try await ProxyHarness.with(backends: ["web"], configuration: config, accessLog: collected.log) { h in
-            h.install(h.services() + Self.ingress("web"))
+            h.install(h.services() + Fixtures.defaultBackendIngress("web"))
             let http = "http://127.0.0.1:\(h.httpPort)"
             let https = "https://127.0.0.1:\(h.httpsPort)"
             let runs: [(String, [String])] = [
