@@ -70,8 +70,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
     private var tried: [Endpoint] = []
     private var attempts = 0
     private var upstreamHead: UpstreamRequestHead?
-    private var pending: [HTTPClientRequestPart] = []
-    private var replay: [HTTPClientRequestPart]?
+    private var pending: [RequestPart] = []
+    private var replay: [RequestPart]?
     private var replayBytes = 0
     private var upstream: UpstreamHandler?
     private var requestEnded = false
@@ -358,14 +358,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         }
         switch phase {
         case .connecting:
-            pending.append(.body(.byteBuffer(body)))
+            pending.append(.body(body))
         case .streaming:
             guard let upstream, let upstreamHead else { return }
-            upstreamHead.send(.body(.byteBuffer(body)), on: upstream)
+            upstreamHead.send(.body(body), on: upstream)
             upstreamUnflushed = true
             if replay != nil {
                 replayBytes += body.readableBytes
-                if replayBytes > 64 * 1024 { replay = nil } else { replay!.append(.body(.byteBuffer(body))) }
+                if replayBytes > 64 * 1024 { replay = nil } else { replay!.append(.body(body)) }
             }
             if let channel = upstream.channel, !channel.isWritable { setClientReading(false) }
         default:
@@ -377,10 +377,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         requestEnded = true
         switch phase {
         case .connecting:
-            pending.append(.end(nil))
+            pending.append(.end)
         case .streaming:
             if let upstream, let upstreamHead {
-                upstreamHead.send(.end(nil), on: upstream)
+                upstreamHead.send(.end, on: upstream)
                 upstream.flush()
             }
             upstreamUnflushed = false
@@ -431,7 +431,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             phase = .streaming
             upstreamHead.send(pending, on: handler)
             for part in pending {
-                if replay != nil, case .body(.byteBuffer(let b)) = part {
+                if replay != nil, case .body(let b) = part {
                     replayBytes += b.readableBytes
                     replay!.append(part)
                 }
@@ -651,7 +651,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
                 // A pooled keep-alive connection that the backend had already closed.
                 // `replay` holds the body parts sent so far; the head is sent again on connect.
                 pending = replay
-                if requestEnded { pending.append(.end(nil)) }
+                if requestEnded { pending.append(.end) }
                 self.replay = []
                 replayBytes = 0
                 tried.removeAll { $0 === endpoint }

@@ -1,6 +1,12 @@
 import NIOCore
 import NIOHTTP1
 
+/// What follows a request head to a backend.
+enum RequestPart {
+    case body(ByteBuffer)
+    case end
+}
+
 /// The request head sent to a backend, serialized once by the proxy, and how its body is framed.
 struct UpstreamRequestHead {
     let bytes: ByteBuffer
@@ -36,18 +42,16 @@ struct UpstreamRequestHead {
     }
 
     /// Writes the head, then `parts` (bodies and end), on `upstream`; no flush.
-    func send(_ parts: [HTTPClientRequestPart], on upstream: UpstreamHandler) {
+    func send(_ parts: [RequestPart], on upstream: UpstreamHandler) {
         upstream.expectResponse(toHEAD: method == .HEAD)
         upstream.write(bytes)
         for part in parts { send(part, on: upstream) }
     }
 
     /// Writes one body part or the end of the request.
-    func send(_ part: HTTPClientRequestPart, on upstream: UpstreamHandler) {
+    func send(_ part: RequestPart, on upstream: UpstreamHandler) {
         switch part {
-        case .head:
-            preconditionFailure("the request head is sent by send(_:on:) with the parts that follow it")
-        case .body(.byteBuffer(let body)):
+        case .body(let body):
             guard chunked else { return upstream.write(body) }
             guard body.readableBytes > 0, let allocator = upstream.channel?.allocator else { return }
             var size = allocator.buffer(capacity: 18)
@@ -58,8 +62,6 @@ struct UpstreamRequestHead {
             var crlf = allocator.buffer(capacity: 2)
             crlf.writeStaticString("\r\n")
             upstream.write(crlf)
-        case .body(.fileRegion):
-            preconditionFailure("the proxy never sends file regions")
         case .end:
             guard chunked, let allocator = upstream.channel?.allocator else { return }
             var last = allocator.buffer(capacity: 5)
