@@ -176,7 +176,11 @@ let package = Package(
             dependencies: [
                 "KubeModel",
                 "ClusterStore",
+                "IngressProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),

@@ -8,7 +8,7 @@ struct KplaneBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kplane-bench",
         abstract: "Benchmark drivers for bench/*.sh.",
-        subcommands: [StoreBench.self, WatchProbe.self])
+        subcommands: [StoreBench.self, WatchProbe.self, Forward.self])
 }
 
 /// Wall-clock nanoseconds, comparable across processes on one machine.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Reverse-proxy benchmark: kplane's ingress vs nginx vs HAProxy in front of the same nginx
 # backend serving fixed bodies, plain HTTP and HTTPS (TLS 1.3, ECDSA P-256), keep-alive,
-# 1 KB and 100 KB. Everything on 127.0.0.1. wrk is pinned to core 0, proxies and backend to
+# 1 KB and 100 KB; and, as the floor, `kplane-bench forward`: a byte forwarder on SwiftNIO with no
+# HTTP at all, the least any proxy on NIO's channel pipeline spends per request (it is built with
+# kplane: swift build -c release). Everything on 127.0.0.1. wrk is pinned to core 0, proxies and backend to
 # core 1 (when the machine has two cores). Prints req/s, p50/p99 latency, proxy CPU per request,
 # proxy RSS and the ratio to nginx.
 #
@@ -34,6 +36,8 @@ pin() { taskset -c "$1" "${@:2}"; }
 
 BACKEND=$((BASE+80)); NGX_HTTP=$((BASE+81)); NGX_HTTPS=$((BASE+443)); HAP_HTTP=$((BASE+82)); HAP_HTTPS=$((BASE+444))
 KP_HTTP=$((BASE+83)); KP_HTTPS=$((BASE+445)); KP_METRICS=$((BASE+249))
+FWD_HTTP=$((BASE+84)); FWD_HTTPS=$((BASE+446))
+FORWARD=${KPLANE_BENCH:-$(dirname "$KPLANE")/kplane-bench}
 
 mkdir -p "$WORK/www" "$WORK/logs"
 head -c 1024 /dev/zero | tr '\0' 'a' > "$WORK/www/1k"
@@ -123,7 +127,16 @@ YAML
 taskset -c $SERVER_CPU "$KPLANE" up --components ingress -f "$WORK/kplane.yaml" --http-listen 127.0.0.1:$KP_HTTP --https-listen 127.0.0.1:$KP_HTTPS \
   --metrics-listen 127.0.0.1:$KP_METRICS --no-access-log > "$WORK/logs/kplane.out" 2>&1 & KP_PID=$!; PIDS+=($KP_PID)
 
-for port in $BACKEND $NGX_HTTP $HAP_HTTP $KP_HTTP; do
+FWD_PID=0
+if [ -x "$FORWARD" ]; then
+  taskset -c $SERVER_CPU "$FORWARD" forward --listen 127.0.0.1:$FWD_HTTP --to 127.0.0.1:$BACKEND > "$WORK/logs/forward.out" 2>&1 & FWD_PID=$!; PIDS+=($FWD_PID)
+  taskset -c $SERVER_CPU "$FORWARD" forward --listen 127.0.0.1:$FWD_HTTPS --to 127.0.0.1:$BACKEND \
+    --certificate "$WORK/cert.pem" --key "$WORK/key.pem" > "$WORK/logs/forward-tls.out" 2>&1 & FWD_TLS_PID=$!; PIDS+=($FWD_TLS_PID)
+else
+  echo "no kplane-bench next to kplane ($FORWARD): the NIO forwarder rows are left out" >&2
+fi
+
+for port in $BACKEND $NGX_HTTP $HAP_HTTP $KP_HTTP $( [ $FWD_PID = 0 ] || echo $FWD_HTTP ); do
   for _ in $(seq 100); do curl -sf -o /dev/null -H "Host: bench.local" "http://127.0.0.1:$port/1k" && break; sleep 0.1; done
 done
 for _ in $(seq 100); do curl -sf -o /dev/null -H "Host: bench.local" "http://127.0.0.1:$KP_HTTP/1k" && break; sleep 0.1; done
@@ -163,6 +176,9 @@ for body in 1k 100k; do
     run nginx "$NGX_PID" $scheme "$np" $body
     run haproxy "$HAP_PID" $scheme "$hp" $body
     run kplane "$KP_PID" $scheme "$kp" $body
+    if [ $FWD_PID != 0 ]; then
+      if [ $scheme = http ]; then run "NIO forwarder (floor)" $FWD_PID $scheme $FWD_HTTP $body; else run "NIO forwarder (floor)" $FWD_TLS_PID $scheme $FWD_HTTPS $body; fi
+    fi
   done
 done
 

@@ -2,26 +2,28 @@ import NIOCore
 
 /// Joins two channels byte for byte after a protocol upgrade (WebSocket and the like): reads on
 /// one side are written to the other, and reading stops while the other side cannot keep up.
-final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+/// Public for `kplane-bench forward`, the plain byte forwarder the ingress benchmark measures as
+/// the least a proxy on SwiftNIO does per request.
+public final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
 
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
     private var pendingRead = false
 
     /// Two handlers, one for each channel, that know each other.
-    static func matchedPair() -> (GlueHandler, GlueHandler) {
+    public static func matchedPair() -> (GlueHandler, GlueHandler) {
         let a = GlueHandler(), b = GlueHandler()
         a.partner = b
         b.partner = a
         return (a, b)
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    public func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    public func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         partner = nil
     }
@@ -39,26 +41,26 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) { partner?.partnerWrite(data) }
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) { partner?.partnerWrite(data) }
 
-    func channelReadComplete(context: ChannelHandlerContext) { partner?.partnerFlush() }
+    public func channelReadComplete(context: ChannelHandlerContext) { partner?.partnerFlush() }
 
-    func channelInactive(context: ChannelHandlerContext) { partner?.partnerCloseFull() }
+    public func channelInactive(context: ChannelHandlerContext) { partner?.partnerCloseFull() }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, case .inputClosed = event {
             partner?.partnerWriteEOF()
         }
         context.fireUserInboundEventTriggered(event)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { partner?.partnerBecameWritable() }
     }
 
-    func read(context: ChannelHandlerContext) {
+    public func read(context: ChannelHandlerContext) {
         if let partner, partner.partnerWritable {
             context.read()
         } else {
