@@ -4,8 +4,8 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 
-/// `kplane-bench forward`: a byte forwarder on SwiftNIO, one backend connection per client
-/// connection, no HTTP at all (optionally terminating TLS). bench/ingress/run.sh runs it next to
+/// `kplane-bench forward`: a byte forwarder on SwiftNIO with the ingress proxy's socket settings,
+/// one backend connection per client connection, no HTTP at all (optionally terminating TLS). bench/ingress/run.sh runs it next to
 /// the proxies as the floor: the least any proxy built on NIO's channel pipeline spends per
 /// request, so that kplane's figures can be read against what NIO itself costs.
 struct Forward: ParsableCommand {
@@ -29,14 +29,10 @@ struct Forward: ParsableCommand {
             return try NIOSSLContext(configuration: configuration)
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let server = try ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        let server = try ProxyBootstraps.server(group: group)
             .childChannelInitializer { client in
                 let glues = NIOLoopBound(GlueHandler.matchedPair(), eventLoop: client.eventLoop)
-                return ClientBootstrap(group: client.eventLoop)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                return ProxyBootstraps.upstream(eventLoop: client.eventLoop)
                     .channelInitializer { backend in
                         backend.eventLoop.makeCompletedFuture { try backend.pipeline.syncOperations.addHandler(glues.value.1) }
                     }

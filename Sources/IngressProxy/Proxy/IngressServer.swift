@@ -26,7 +26,7 @@ public final class IngressServer: Sendable {
     public func bindHTTP(host: String, port: Int) async throws -> SocketAddress {
         let shared = self.shared
         let h2c = shared.configuration.h2c
-        let channel = try await bootstrap().childChannelInitializer { channel in
+        let channel = try await ProxyBootstraps.server(group: group).childChannelInitializer { channel in
             let port = channel.localAddress?.port ?? 0
             if h2c {
                 do {
@@ -65,7 +65,7 @@ public final class IngressServer: Sendable {
         }
         let context = try NIOSSLContext(configuration: tls)
         let http2 = shared.configuration.http2
-        let channel = try await bootstrap().childChannelInitializer { channel in
+        let channel = try await ProxyBootstraps.server(group: group).childChannelInitializer { channel in
             let port = channel.localAddress?.port ?? 0
             do {
                 try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
@@ -80,16 +80,6 @@ public final class IngressServer: Sendable {
         channels.withLock { $0.append(channel) }
         shared.httpsPort.store(channel.localAddress?.port ?? 0, ordering: .relaxed)
         return channel.localAddress!
-    }
-
-    private func bootstrap() -> ServerBootstrap {
-        ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 256 * 1024))
-            .childChannelOption(.maxMessagesPerRead, value: 4)
     }
 
     static func configureHTTP1(_ channel: any Channel, shared: ProxyShared, isTLS: Bool, port: Int) -> EventLoopFuture<Void> {

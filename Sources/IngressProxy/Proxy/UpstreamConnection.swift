@@ -159,11 +159,8 @@ final class UpstreamPool {
         } catch {
             return eventLoop.makeFailedFuture(error)
         }
-        return ClientBootstrap(group: eventLoop)
+        return ProxyBootstraps.upstream(eventLoop: eventLoop)
             .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
-            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 256 * 1024))
             .channelInitializer { channel in
                 do {
                     let sync = channel.pipeline.syncOperations
