@@ -154,6 +154,27 @@ import Testing
         #expect(relayed == ["X-Public=2", "Content-Length=0"])
     }
 
+    /// The head as a client gets it: runs of `name: value CRLF` fields copied whole, other
+    /// spellings rewritten, left-out fields cut from the middle of a run, HTTP/1.0 clients.
+    @Test(arguments: [
+        ("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", HTTPVersion.http1_1,
+         "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n"),
+        ("HTTP/1.1 404 Not Found\r\nA:1\r\nB:  2 \r\nC:\t3\r\nD: 4\nE: 5\r\n\r\n", .http1_0,
+         "HTTP/1.0 404 Not Found\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n"),
+        ("HTTP/1.1 200 OK\r\nA: 1\r\nConnection: x-hop\r\nB: 2\r\nX-Hop: 3\r\nKeep-Alive: 5\r\nC: 3\r\nD: 4\r\n\r\n", .http1_1,
+         "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n"),
+        ("HTTP/1.1 204\r\nConnection: close\r\n\r\n", .http1_1, "HTTP/1.1 204 \r\n"),
+        ("HTTP/1.1 200 OK\r\nA: \r\nB:\r\nC: x y\r\n\r\n", .http1_1, "HTTP/1.1 200 OK\r\nA: \r\nB: \r\nC: x y\r\n"),
+    ] as [(String, HTTPVersion, String)])
+    func theRelayedHead(wire: String, version: HTTPVersion, expected: String) throws {
+        var buffer = ByteBuffer(string: wire)
+        let end = try #require(ResponseParser.endOfHead(buffer, from: 0))
+        let head = try ResponseParser.parseHead(buffer.readSlice(length: end)!)
+        var out = ByteBuffer()
+        head.writeRelayed(into: &out, version: version) { !head.isHopByHop($0) }
+        #expect(String(buffer: out) == expected)
+    }
+
     @Test func aStatusLineWithoutReason() {
         var reason = "?"
         #expect(Self.parse("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n") { reason = $0.string($0.reason) } == Outcome(heads: [200], ends: 1))

@@ -483,10 +483,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
             phase = .upgrading
             if let raw = rawWriter {
                 var buffer = raw.channel.allocator.buffer(capacity: head.block.readableBytes + 32)
-                ProxyHandler.writeStatusLine(&buffer, version: clientVersion, head: head)
-                for field in head.fields where field.kind != .contentLength && field.kind != .transferEncoding {
-                    ProxyHandler.writeField(&buffer, field, of: head)
-                }
+                head.writeRelayed(into: &buffer, version: clientVersion) { $0.kind != .contentLength && $0.kind != .transferEncoding }
                 buffer.writeStaticString("\r\n")
                 raw.write(NIOAny(buffer), promise: nil)
                 clientUnflushed = true
@@ -499,11 +496,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         // HTTP/1: the head is written here as one buffer, below the response encoder, copying
         // the backend's fields as they came.
         var buffer = raw.channel.allocator.buffer(capacity: head.block.readableBytes + (setCookie?.utf8.count ?? 0) + 64)
-        ProxyHandler.writeStatusLine(&buffer, version: clientVersion, head: head)
-        for field in head.fields where !head.isHopByHop(field) {
-            ProxyHandler.writeField(&buffer, field, of: head)
+        head.writeRelayed(into: &buffer, version: clientVersion) { !head.isHopByHop($0) }
+        if let setCookie {
+            buffer.writeStaticString("set-cookie: ")
+            buffer.writeString(setCookie)
+            buffer.writeStaticString("\r\n")
         }
-        if let setCookie { ProxyHandler.writeField(&buffer, "set-cookie", setCookie) }
         let hasBody = method != .HEAD && head.mayHaveBody
         chunkedOut = false
         if hasBody && head.contentLength == nil {
@@ -538,33 +536,6 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Upstre
         let status = HTTPResponseStatus(statusCode: head.status, reasonPhrase: head.string(head.reason))
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http2, status: status, headers: headers))), promise: nil)
         clientUnflushed = true
-    }
-
-    /// The status line for the client: its HTTP version, the backend's status and reason.
-    static func writeStatusLine(_ buffer: inout ByteBuffer, version: HTTPVersion, head: ResponseHead) {
-        buffer.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        let code = head.status
-        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code / 100 % 10))
-        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code / 10 % 10))
-        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: code % 10))
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeBytes(head.bytes(head.reason))
-        buffer.writeStaticString("\r\n")
-    }
-
-    /// Copies one of the backend's fields.
-    static func writeField(_ buffer: inout ByteBuffer, _ field: ResponseHead.Field, of head: ResponseHead) {
-        buffer.writeBytes(head.bytes(field.name))
-        buffer.writeStaticString(": ")
-        buffer.writeBytes(head.bytes(field.value))
-        buffer.writeStaticString("\r\n")
-    }
-
-    static func writeField(_ buffer: inout ByteBuffer, _ name: String, _ value: String) {
-        buffer.writeString(name)
-        buffer.writeStaticString(": ")
-        buffer.writeString(value)
-        buffer.writeStaticString("\r\n")
     }
 
     func upstreamBody(_ body: ByteBuffer) {
@@ -903,6 +874,43 @@ extension HTTPMethod {
         switch self {
         case .GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE: return true
         default: return false
+        }
+    }
+}
+
+extension ResponseHead {
+    /// Writes the status line for a client speaking `version` (the backend's status and reason)
+    /// and the backend's fields that `include` keeps. Runs of fields spelled `name: value CRLF`
+    /// next to each other are copied in one piece, the others field by field in that spelling.
+    func writeRelayed(into buffer: inout ByteBuffer, version: HTTPVersion, include: (Field) -> Bool) {
+        buffer.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: status / 100 % 10))
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: status / 10 % 10))
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: status % 10))
+        buffer.writeInteger(UInt8(ascii: " "))
+        block.withUnsafeReadableBytes { bytes in
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[reason]))
+            buffer.writeStaticString("\r\n")
+            var run = 0..<0
+            for field in fields {
+                guard include(field) else { continue }
+                if field.verbatim {
+                    if run.upperBound == field.name.lowerBound && !run.isEmpty {
+                        run = run.lowerBound..<(field.value.upperBound + 2)
+                        continue
+                    }
+                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run]))
+                    run = field.name.lowerBound..<(field.value.upperBound + 2)
+                } else {
+                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run]))
+                    run = 0..<0
+                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.name]))
+                    buffer.writeStaticString(": ")
+                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
+                    buffer.writeStaticString("\r\n")
+                }
+            }
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run]))
         }
     }
 }

@@ -9,6 +9,9 @@ struct ResponseHead {
         var name: Range<Int>
         var value: Range<Int>
         var kind: HeaderName
+        /// The field's line in `block` is exactly `name: value CRLF` (the usual spelling), so
+        /// it can be copied as it is, together with its neighbours.
+        var verbatim = false
     }
 
     var status: Int
@@ -350,7 +353,8 @@ struct ResponseParser {
                     }
                 default: break
                 }
-                head.fields.append(.init(name: i..<colon, value: vs..<ve, kind: kind))
+                let verbatim = vs == colon + 2 && b[colon + 1] == UInt8(ascii: " ") && ve == end && next == end + 2
+                head.fields.append(.init(name: i..<colon, value: vs..<ve, kind: kind, verbatim: verbatim))
                 i = next
             }
             if hasTransferEncoding {
