@@ -21,9 +21,11 @@ final class CommitWatcher: @unchecked Sendable {
         detector = SQLiteChangeDetector(path: path)
         self.interval = interval
         (wakeUps, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let thread = Thread { [self] in run() }
-        thread.name = "kplane-commits"
-        thread.start()
+        // Named from inside: on Linux, Foundation names only the thread it runs on.
+        Thread { [self] in
+            Thread.current.name = "kplane-commits"
+            run()
+        }.start()
     }
 
     private func run() {
