@@ -5,9 +5,10 @@ import NIOPosix
 import NIOSSL
 
 /// `kplane-bench forward`: a byte forwarder on SwiftNIO with the ingress proxy's socket settings,
-/// one backend connection per client connection, no HTTP at all (optionally terminating TLS). bench/ingress/run.sh runs it next to
-/// the proxies as the floor: the least any proxy built on NIO's channel pipeline spends per
-/// request, so that kplane's figures can be read against what NIO itself costs.
+/// one backend connection per client connection, no HTTP at all (optionally terminating TLS).
+/// bench/ingress/run.sh runs it next to the proxies as the floor: the least any proxy built on
+/// NIO's channel pipeline spends per request, so that kplane's figures can be read against what
+/// NIO itself costs.
 struct Forward: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Forward TCP bytes to one backend (the NIO floor of the ingress benchmark).")
@@ -15,7 +16,7 @@ struct Forward: ParsableCommand {
     @Option(help: "Where to listen, HOST:PORT.") var listen: String
     @Option(help: "The backend, HOST:PORT.") var to: String
     @Option(help: "Terminate TLS with this PEM certificate chain.") var certificate: String?
-    @Option(help: "The PEM private key of --certificate.") var key: String?
+    @Option(help: "The PEM private key of --certificate (default: the certificate file).") var key: String?
 
     func run() throws {
         let (listenHost, listenPort) = try Self.hostPort(listen, "--listen")
