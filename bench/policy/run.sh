@@ -2,7 +2,8 @@
 # bench/policy/run.sh: NetworkPolicy enforcement at 1,000 pods and 1,000 policies.
 # Runs entirely inside a private network namespace (shared/tools/isolated): nothing touches
 # the host's tables or interfaces. Needs root, nft, python3 and a built test bundle
-# (swift build --scratch-path .build-policy --build-tests).
+# (swift build --scratch-path .build-policy --build-tests; for release, CONFIG=release and
+# swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path .build-policy).
 #   1. the Swift driver (Tests/NetworkPolicyTests/PolicyBenchmark.swift): render time, full
 #      sync through nft, pod label change → enforced latency;
 #   2. new TCP connections per second through the forward hook from a client netns to a
@@ -10,12 +11,13 @@
 set -eu
 cd "$(dirname "$0")/../.."
 SCRATCH=${SCRATCH:-.build-policy}
+CONFIG=${CONFIG:-debug}
 ISOLATED=${ISOLATED:-/work/shared/tools/isolated}
 OUT=$(mktemp -d /tmp/kplane-policy-bench.XXXXXX)
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-3}
 chmod 755 "$OUT"
 
-"$ISOLATED" sh -c "KPLANE_POLICY_BENCH=$OUT KPLANE_POLICY_BENCH_APPLY=1 swift test --scratch-path $SCRATCH --skip-build --filter PolicyBenchmark >$OUT/test.log 2>&1" || { cat "$OUT/test.log"; exit 1; }
+"$ISOLATED" sh -c "KPLANE_POLICY_BENCH=$OUT KPLANE_POLICY_BENCH_APPLY=1 swift test -c $CONFIG --scratch-path $SCRATCH --skip-build --filter PolicyBenchmark >$OUT/test.log 2>&1" || { cat "$OUT/test.log"; exit 1; }
 cat "$OUT/driver.txt"
 
 cat >"$OUT/server.py" <<'PY'
