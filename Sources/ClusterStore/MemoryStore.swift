@@ -74,18 +74,21 @@ public final class MemoryStore: Store {
     }
 
     public func list(_ type: ResourceType, namespace: String?) async throws -> ObjectList {
-        state.withLock { state in
-            let items = state.objects.values
-                .filter { $0.type == type && (namespace == nil || $0.namespace == namespace) }
-                .sorted { $0.key < $1.key }
-            return ObjectList(items: items, resourceVersion: state.resourceVersion)
-        }
+        try await list(type, namespace: namespace, limit: .max, after: nil)
     }
 
     public func list(_ type: ResourceType, namespace: String?, limit: Int, after: ObjectKey?) async throws -> ObjectList {
-        let all = try await list(type, namespace: namespace)
-        let items = Array(all.items.drop { after != nil && $0.key <= after! }.prefix(max(1, limit)))
-        return ObjectList(items: items, resourceVersion: all.resourceVersion, continueAfter: items.count >= limit ? items.last?.key : nil)
+        state.withLock { state in
+            // Only the keys after the page's start are sorted, and only the page's objects copied:
+            // an informer listing 10,000 objects 500 at a time no longer sorts all of them 20 times.
+            var keys = state.objects.keys.filter { key in
+                key.type == type && (namespace == nil || key.namespace == namespace) && (after.map { key > $0 } ?? true)
+            }
+            keys.sort()
+            let items = keys.prefix(max(1, limit)).map { state.objects[$0]! }
+            return ObjectList(items: items, resourceVersion: state.resourceVersion,
+                              continueAfter: items.count >= limit ? items.last?.key : nil)
+        }
     }
 
     public func apply(_ objects: [EncodedObject]) async throws -> [ApplyResult] {
