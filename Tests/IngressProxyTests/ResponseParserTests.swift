@@ -183,7 +183,8 @@ import Testing
 }
 
 /// The parser against NIO's HTTP/1 client codec (llhttp) on random well-formed exchanges, cut
-/// into random reads: both must see the same heads, fields, bodies and ends.
+/// into random reads: both must see the same heads, fields, bodies and ends. Each head is also
+/// relayed as a client would get it, in the usual spelling.
 @Suite struct ResponseParserDifferentialTests {
     struct Response: Equatable, CustomStringConvertible {
         var status = 0
@@ -279,7 +280,14 @@ import Testing
             while let event = try parser.next(&buffer) {
                 switch event {
                 case .head(let h):
-                    responses.append(Response(status: h.status, fields: h.fields.map { h.string($0.name) + "=" + h.string($0.value) }))
+                    let fields = h.fields.map { h.string($0.name) + "=" + h.string($0.value) }
+                    responses.append(Response(status: h.status, fields: fields))
+                    // Relayed to a client: the same status, reason and fields, each as `name: value CRLF`.
+                    var relayed = ByteBuffer()
+                    h.writeRelayed(into: &relayed, version: .http1_1) { _ in true }
+                    let reason = h.string(h.reason)
+                    let canonical = "HTTP/1.1 \(h.status) \(reason)\r\n" + h.fields.map { h.string($0.name) + ": " + h.string($0.value) + "\r\n" }.joined()
+                    #expect(String(buffer: relayed) == canonical)
                 case .body(let b): responses[responses.count - 1].body += Array(b.readableBytesView)
                 case .end:
                     responses[responses.count - 1].ended = true
