@@ -68,6 +68,7 @@ import Testing
         ("space before the colon", "HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\nx", Outcome(failed: true)),
         ("a folded line", "HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 1\r\n\r\nx", Outcome(failed: true)),
         ("a control byte in a value", "HTTP/1.1 200 OK\r\nX-A: b\u{1}c\r\nContent-Length: 1\r\n\r\nx", Outcome(failed: true)),
+        ("a CR in the reason phrase", "HTTP/1.1 200 OK\rSet-Cookie: x=1\r\nContent-Length: 1\r\n\r\nx", Outcome(failed: true)),
         ("not HTTP/1", "HTTP/2 200 OK\r\nContent-Length: 1\r\n\r\nx", Outcome(failed: true)),
         ("a two-digit status", "HTTP/1.1 20 OK\r\n\r\n", Outcome(failed: true)),
         ("a malformed chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", Outcome(heads: [200], failed: true)),

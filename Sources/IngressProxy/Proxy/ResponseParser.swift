@@ -312,6 +312,8 @@ struct ResponseParser {
             guard code >= 100 else { throw Error(description: "malformed status code") }
             guard lineEnd == 12 || b[12] == UInt8(ascii: " ") else { throw Error(description: "malformed status line") }
             let reason = min(13, lineEnd)..<lineEnd
+            // Relayed as it came: a CR or another control byte in it must not reach a client.
+            guard !Self.hasControlByte(b, reason) else { throw Error(description: "malformed reason phrase") }
             let minor = Int(b[7] - UInt8(ascii: "0"))
 
             var head = ResponseHead(status: code, minorVersion: minor, block: block, reason: reason, fields: [],
@@ -329,9 +331,7 @@ struct ResponseParser {
                 var vs = colon + 1, ve = end
                 while vs < ve, b[vs] == UInt8(ascii: " ") || b[vs] == UInt8(ascii: "\t") { vs += 1 }
                 while ve > vs, b[ve - 1] == UInt8(ascii: " ") || b[ve - 1] == UInt8(ascii: "\t") { ve -= 1 }
-                for k in vs..<ve where (b[k] < 0x20 && b[k] != UInt8(ascii: "\t")) || b[k] == 0x7F {
-                    throw Error(description: "malformed header value")
-                }
+                guard !Self.hasControlByte(b, vs..<ve) else { throw Error(description: "malformed header value") }
                 let kind = HeaderName(UnsafeBufferPointer(rebasing: b[i..<colon]))
                 let value = UnsafeBufferPointer(rebasing: b[vs..<ve])
                 switch kind {
@@ -367,6 +367,11 @@ struct ResponseParser {
             if head.mayHaveBody && !head.chunked && head.contentLength == nil { head.keepAlive = false }
             return head
         }
+    }
+
+    /// A byte a value or reason phrase may not hold: a control byte other than tab, or DEL.
+    private static func hasControlByte(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+        range.contains { b[$0] < 0x20 && b[$0] != UInt8(ascii: "\t") || b[$0] == 0x7F }
     }
 
     /// RFC 9110 tchar.
