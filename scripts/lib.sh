@@ -3,7 +3,7 @@
 
 # Debian packages: SQLite headers for the store; the real clients and tools the tests drive;
 # the blog's database (examples/blog runs Debian's redis-server).
-KPLANE_PACKAGES="libsqlite3-dev iproute2 nftables conntrack dnsutils curl wget python3 procps psmisc util-linux e2fsprogs mount redis-server"
+KPLANE_PACKAGES="libsqlite3-dev iproute2 nftables conntrack dnsutils curl wget python3 procps util-linux e2fsprogs mount redis-server"
 
 ensure_swift() {
     if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
