@@ -26,8 +26,8 @@ for i in $(seq 1 $N); do
   ip netns exec f$i sleep 3600 &
 done
 end=$(date +%s.%N)
-floor=$(echo "$end - $start" | bc)
-echo "floor: ${floor}s for $N pods ($(echo "scale=1; $floor * 1000 / $N" | bc) ms per pod)"
+floor=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}')
+echo "floor: ${floor}s for $N pods ($(awk -v t="$floor" -v n="$N" 'BEGIN {printf "%.1f", t * 1000 / n}') ms per pod)"
 for i in $(seq 1 $N); do ip netns pids f$i | xargs -r kill -9; ip netns del f$i; done
 ip link del br-floor
 
@@ -48,7 +48,7 @@ while :; do
   sleep 0.1
 done
 end=$(date +%s.%N)
-kp=$(echo "$end - $start" | bc)
-echo "kplane: ${kp}s for $N pods Running and Ready ($(echo "scale=1; $kp * 1000 / $N" | bc) ms per pod)"
-echo "ratio kplane / floor: $(echo "scale=2; $kp / $floor" | bc)x"
+kp=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}')
+echo "kplane: ${kp}s for $N pods Running and Ready ($(awk -v t="$kp" -v n="$N" 'BEGIN {printf "%.1f", t * 1000 / n}') ms per pod)"
+echo "ratio kplane / floor: $(awk -v a="$kp" -v b="$floor" 'BEGIN {printf "%.2f", a / b}')x"
 SCRIPT
